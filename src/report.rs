@@ -1,0 +1,438 @@
+//! The terminal report of `pipesim run` and the scenario description of
+//! `pipesim validate`.
+//!
+//! The report is compact: per strategy the key metrics as mean ± CI of the
+//! mean and the central outcome interval, then each strategy against the
+//! baseline (paired difference and P(beats)), then one sentence that states
+//! the answer. Numbers are rounded for reading; the CSVs carry full precision.
+
+use std::fmt::Write as _;
+
+use crate::dist::Dist;
+use crate::metrics::Metric;
+use crate::scenario::{Param, Scenario, Volume};
+use crate::stats::{Analysis, Proportion, StrategyStats};
+
+/// Metrics shown in the terminal report, in order.
+pub const KEY_METRICS: [Metric; 9] = [
+    Metric::Bookings,
+    Metric::Revenue,
+    Metric::ArrEnd,
+    Metric::PipelineCreated,
+    Metric::WonDeals,
+    Metric::MqlsIgnored,
+    Metric::Cost,
+    Metric::Roi,
+    Metric::Opportunities,
+];
+
+/// Group digits by thousands: `1234567.8` → `1,234,568`.
+pub fn thousands(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".to_string();
+    }
+    let neg = x < 0.0 && x.round() != 0.0;
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+/// A metric value for reading: ROI as a percentage, small counts with one
+/// decimal, everything else as a whole number with separators.
+pub fn fmt_value(m: Metric, x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".to_string();
+    }
+    match m {
+        Metric::Roi => format!("{:.1}%", 100.0 * x),
+        _ if !m.is_money() && x.abs() < 1000.0 => format!("{x:.1}"),
+        _ => thousands(x),
+    }
+}
+
+fn signed(m: Metric, x: f64) -> String {
+    let s = fmt_value(m, x);
+    if x > 0.0 && !s.starts_with('-') {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
+fn pct(p: f64) -> String {
+    format!("{:.1}%", 100.0 * p)
+}
+
+fn prop(p: &Proportion) -> String {
+    format!("{} [{}, {}]", pct(p.p), pct(p.low), pct(p.high))
+}
+
+fn level(x: f64) -> String {
+    let p = 100.0 * x;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p}%")
+    }
+}
+
+/// Render the report of a run.
+pub fn render(scn: &Scenario, a: &Analysis) -> String {
+    let mut o = String::new();
+    let ci = level(a.ci);
+    let iv = level(a.interval);
+    let _ = writeln!(o, "{}", scn.name);
+    let horizon = match scn.start {
+        Some(_) => format!(
+            "{} months ({} to {})",
+            scn.horizon,
+            scn.month_label(0),
+            scn.month_label(scn.horizon - 1)
+        ),
+        None => format!("{} months", scn.horizon),
+    };
+    let _ = writeln!(
+        o,
+        "{} trials, seed {}, horizon {horizon}",
+        thousands(a.trials as f64),
+        scn.seed
+    );
+    let _ = writeln!(
+        o,
+        "mean ± half-width of the {ci} CI of the mean (Monte Carlo precision); {iv} of outcomes fall in the interval"
+    );
+    for (i, st) in a.strategies.iter().enumerate() {
+        let tag = if i == a.baseline { ", baseline" } else { "" };
+        let _ = writeln!(o, "\n{} [{}{tag}]", st.label, st.name);
+        let _ = writeln!(
+            o,
+            "  {:<18} {:>26}   {:>29}",
+            "metric",
+            "mean ± CI",
+            format!("{iv} outcome interval")
+        );
+        for m in KEY_METRICS {
+            let Some(ms) = st.get(m) else { continue };
+            let s = &ms.summary;
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>26}   {:>29}",
+                m.name(),
+                format!(
+                    "{} ± {}",
+                    fmt_value(m, s.mean),
+                    fmt_value(m, s.ci_half_width())
+                ),
+                format!(
+                    "{} to {}",
+                    fmt_value(m, s.interval_low),
+                    fmt_value(m, s.interval_high)
+                ),
+            );
+        }
+        let _ = writeln!(o, "  {:<18} {:>26}", "CAC (aggregate)", thousands(st.cac));
+        for ms in &st.metrics {
+            if let Some((t, p)) = &ms.target {
+                let _ = writeln!(
+                    o,
+                    "  P({} >= {}) = {} ({ci} CI)",
+                    ms.metric.name(),
+                    fmt_value(ms.metric, *t),
+                    prop(p)
+                );
+            }
+        }
+    }
+    let base = &a.strategies[a.baseline];
+    for (i, st) in a.strategies.iter().enumerate() {
+        if i == a.baseline {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "\n{} vs {} (paired, {} − {})",
+            st.name, base.name, st.name, base.name
+        );
+        let _ = writeln!(
+            o,
+            "  {:<18} {:>38}   {:>26}",
+            "metric",
+            format!("mean difference [{ci} CI]"),
+            format!("P({} better) [{ci} CI]", st.name)
+        );
+        for m in KEY_METRICS {
+            let Some(c) = a.comparison(i, m) else {
+                continue;
+            };
+            let d = &c.diff;
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>38}   {:>26}",
+                m.name(),
+                format!(
+                    "{} [{}, {}]",
+                    signed(m, d.mean),
+                    signed(m, d.ci_low),
+                    signed(m, d.ci_high)
+                ),
+                prop(&c.p_beats)
+            );
+        }
+    }
+    for w in &a.warnings {
+        let _ = writeln!(o, "\nwarning: {w}");
+    }
+    let _ = writeln!(o, "\n{}", answer(scn, a));
+    o
+}
+
+/// One sentence that states the answer on bookings.
+pub fn answer(scn: &Scenario, a: &Analysis) -> String {
+    let m = Metric::Bookings;
+    let base = &a.strategies[a.baseline];
+    let mean = |s: &StrategyStats| s.get(m).map_or(f64::NAN, |x| x.summary.mean);
+    let ci = level(a.ci);
+    if a.strategies.len() == 1 {
+        let s = &base.get(m).map(|x| x.summary.clone());
+        return match s {
+            Some(s) => format!(
+                "Answer: {} books {} on average over {} months ({} of outcomes between {} and {}).",
+                base.label,
+                thousands(s.mean),
+                scn.horizon,
+                level(a.interval),
+                thousands(s.interval_low),
+                thousands(s.interval_high)
+            ),
+            None => "Answer: no bookings were computed.".to_string(),
+        };
+    }
+    // the best challenger by mean bookings
+    let Some((best, _)) = a
+        .strategies
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != a.baseline)
+        .max_by(|x, y| mean(x.1).total_cmp(&mean(y.1)))
+    else {
+        return String::new();
+    };
+    let Some(c) = a.comparison(best, m) else {
+        return String::new();
+    };
+    let st = &a.strategies[best];
+    let d = &c.diff;
+    let others = if a.strategies.len() > 2 {
+        format!(
+            " (the best of {} challengers by mean bookings)",
+            a.strategies.len() - 1
+        )
+    } else {
+        String::new()
+    };
+    if d.ci_low > 0.0 || d.ci_high < 0.0 {
+        let more = if d.mean > 0.0 { "more" } else { "less" };
+        format!(
+            "Answer: over {} months, {}{others} books {more} than {}: {} on average ({ci} CI {} to {}), and more in {} of trials ({ci} CI {} to {}).",
+            scn.horizon,
+            st.label,
+            base.label,
+            signed(m, d.mean),
+            signed(m, d.ci_low),
+            signed(m, d.ci_high),
+            pct(c.p_beats.p),
+            pct(c.p_beats.low),
+            pct(c.p_beats.high)
+        )
+    } else {
+        format!(
+            "Answer: over {} months, {}{others} and {} cannot be told apart on bookings at {} trials: difference {} ({ci} CI {} to {}); {} books more in {} of trials.",
+            scn.horizon,
+            st.label,
+            base.label,
+            thousands(a.trials as f64),
+            signed(m, d.mean),
+            signed(m, d.ci_low),
+            signed(m, d.ci_high),
+            st.label,
+            pct(c.p_beats.p)
+        )
+    }
+}
+
+fn describe_param(p: &Param) -> String {
+    match p.dist {
+        Dist::Fixed(x) => thousands_or_small(x),
+        _ => format!(
+            "{} (uncertain, mean {})",
+            p.written,
+            thousands_or_small(p.dist.mean())
+        ),
+    }
+}
+
+fn thousands_or_small(x: f64) -> String {
+    if x.abs() >= 1000.0 {
+        thousands(x)
+    } else {
+        format!("{}", (x * 1e4).round() / 1e4)
+    }
+}
+
+/// Human description of a scenario, for `pipesim validate`.
+pub fn describe(scn: &Scenario) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}: valid", scn.file.display());
+    let _ = writeln!(o, "  name: {}", scn.name);
+    let _ = writeln!(
+        o,
+        "  horizon: {} months{}; {} trials, seed {}; CI {}, outcome interval {}",
+        scn.horizon,
+        scn.start
+            .map(|_| format!(" from {}", scn.month_label(0)))
+            .unwrap_or_default(),
+        thousands(scn.trials as f64),
+        scn.seed,
+        level(scn.ci),
+        level(scn.interval)
+    );
+    let f = &scn.funnel;
+    let _ = writeln!(
+        o,
+        "  funnel: {} (sales works '{}', pipeline from '{}')",
+        f.stages.join(" → "),
+        f.stages[f.handoff],
+        f.stages[f.pipeline]
+    );
+    match &scn.sales {
+        Some(s) => {
+            let _ = writeln!(
+                o,
+                "  sales: {} reps × {} per rep a month",
+                describe_param(&s.reps),
+                describe_param(&s.mql_capacity_per_rep)
+            );
+        }
+        None => {
+            let _ = writeln!(o, "  sales: unlimited capacity (no [sales] table)");
+        }
+    }
+    let _ = writeln!(
+        o,
+        "  shared: demand {}, churn {}/month, expansion {}/month",
+        describe_param(&scn.market.demand),
+        describe_param(&scn.revenue.churn_monthly),
+        describe_param(&scn.revenue.expansion_monthly)
+    );
+    for (t_metric, t) in &scn.targets {
+        let _ = writeln!(
+            o,
+            "  target: {} >= {}",
+            t_metric.name(),
+            thousands_or_small(*t)
+        );
+    }
+    let mut uncertain = Vec::new();
+    for p in [
+        &scn.market.demand,
+        &scn.revenue.churn_monthly,
+        &scn.revenue.expansion_monthly,
+    ] {
+        if !p.dist.is_fixed() {
+            uncertain.push(p.path.clone());
+        }
+    }
+    for (i, st) in scn.strategies.iter().enumerate() {
+        let tag = if i == scn.baseline { " (baseline)" } else { "" };
+        let _ = writeln!(o, "  strategy {}{tag}: {}", st.name, st.label);
+        if let Some(s) = &st.sales {
+            let _ = writeln!(
+                o,
+                "    own sales team: {} reps × {} per rep",
+                describe_param(&s.reps),
+                describe_param(&s.mql_capacity_per_rep)
+            );
+        }
+        if st.fixed_cost_per_month.dist.mean() != 0.0 {
+            let _ = writeln!(
+                o,
+                "    fixed cost/month: {}",
+                describe_param(&st.fixed_cost_per_month)
+            );
+        }
+        for ch in &st.channels {
+            let volume = match &ch.volume {
+                Volume::Leads(p) => format!("{} leads/month", describe_param(p)),
+                Volume::Spend(p) => format!("spend {}/month", describe_param(p)),
+            };
+            let mix = if ch.volume_dispersion.is_some() {
+                ", overdispersed"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                o,
+                "    channel {}: {volume}{mix}, cost per lead {}",
+                ch.name,
+                describe_param(&ch.cost_per_lead)
+            );
+            let conv: Vec<String> = f.stages[1..]
+                .iter()
+                .zip(&ch.conversion)
+                .map(|(s, p)| format!("{s} {}", thousands_or_small(p.dist.mean())))
+                .collect();
+            let _ = writeln!(o, "      mean conversion: {}", conv.join(", "));
+            let _ = writeln!(
+                o,
+                "      deal size (per deal): {}; cycle days (per deal): {}",
+                describe_param(&ch.deal_size),
+                describe_param(&ch.cycle_days)
+            );
+        }
+        let mut own: Vec<&Param> = vec![&st.fixed_cost_per_month];
+        if let Some(s) = &st.sales {
+            own.push(&s.reps);
+            own.push(&s.mql_capacity_per_rep);
+        }
+        for ch in &st.channels {
+            own.push(match &ch.volume {
+                Volume::Leads(p) | Volume::Spend(p) => p,
+            });
+            own.push(&ch.cost_per_lead);
+            if let Some(k) = &ch.volume_dispersion {
+                own.push(k);
+            }
+            own.extend(ch.conversion.iter());
+        }
+        for p in own {
+            if !p.dist.is_fixed() && !uncertain.contains(&p.path) {
+                uncertain.push(p.path.clone());
+            }
+        }
+    }
+    if let Some(s) = &scn.sales {
+        for p in [&s.reps, &s.mql_capacity_per_rep] {
+            if !p.dist.is_fixed() {
+                uncertain.push(p.path.clone());
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "  uncertain per trial ({}): {}",
+        uncertain.len(),
+        if uncertain.is_empty() {
+            "nothing".to_string()
+        } else {
+            uncertain.join(", ")
+        }
+    );
+    let _ = writeln!(o, "  drawn per deal: deal_size, cycle_days, outcome");
+    o
+}

@@ -1,0 +1,393 @@
+//! Statistics over trials: summaries, intervals and paired comparisons.
+//!
+//! Per strategy and metric: mean, sd, se, Student-t CI of the mean (level
+//! `ci`), quantiles p5..p95 (linear interpolation between order statistics,
+//! "type 7", as numpy and spreadsheets compute them), the central outcome
+//! interval (level `interval`), and P(metric ≥ target) with a Wilson
+//! interval. Per strategy against the baseline: the same on the paired
+//! per-trial difference, and P(beats) with a Wilson interval. Every
+//! reduction runs in trial order, so results do not depend on threads.
+
+use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
+use crate::engine::SimResults;
+use crate::metrics::{Metric, MonthlyMetric};
+use crate::scenario::Scenario;
+
+/// Quantile levels reported everywhere, with their column names.
+pub const QUANTILES: [(f64, &str); 7] = [
+    (0.05, "p5"),
+    (0.10, "p10"),
+    (0.25, "p25"),
+    (0.50, "p50"),
+    (0.75, "p75"),
+    (0.90, "p90"),
+    (0.95, "p95"),
+];
+
+/// A proportion with its Wilson score interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Proportion {
+    pub p: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Summary of one metric's (or one difference's) trials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub n: u64,
+    pub mean: f64,
+    pub sd: f64,
+    pub se: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Quantiles at [`QUANTILES`].
+    pub quantiles: [f64; 7],
+    /// Central outcome interval (level `interval`).
+    pub interval_low: f64,
+    pub interval_high: f64,
+}
+
+impl Summary {
+    /// Median (p50).
+    pub fn median(&self) -> f64 {
+        self.quantiles[3]
+    }
+
+    /// Half-width of the CI of the mean.
+    pub fn ci_half_width(&self) -> f64 {
+        0.5 * (self.ci_high - self.ci_low)
+    }
+}
+
+/// Standard normal quantile.
+pub fn z_quantile(p: f64) -> f64 {
+    Normal::standard().inverse_cdf(p)
+}
+
+/// Student-t quantile with `df` degrees of freedom.
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(t) => t.inverse_cdf(p),
+        Err(_) => z_quantile(p),
+    }
+}
+
+/// Quantile of sorted data, linear interpolation between order statistics
+/// (Hyndman & Fan type 7).
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Wilson score interval for `k` successes in `n` trials at `level`.
+pub fn wilson(k: u64, n: u64, level: f64) -> Proportion {
+    if n == 0 {
+        return Proportion {
+            p: f64::NAN,
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+    }
+    let z = z_quantile(0.5 + 0.5 * level);
+    let nf = n as f64;
+    let p = k as f64 / nf;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / nf;
+    let center = (p + z2 / (2.0 * nf)) / denom;
+    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    Proportion {
+        p,
+        low: (center - half).max(0.0),
+        high: (center + half).min(1.0),
+    }
+}
+
+/// Mean and sample standard deviation, two-pass, in order.
+pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
+    let sd = if xs.len() > 1 {
+        (ss / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (mean, sd)
+}
+
+/// Summarise a sample at confidence level `ci` and outcome level `interval`.
+pub fn summarize(xs: &[f64], ci: f64, interval: f64) -> Summary {
+    let n = xs.len();
+    let (mean, sd) = mean_sd(xs);
+    let se = sd / (n as f64).sqrt();
+    let t = t_quantile(0.5 + 0.5 * ci, (n.max(2) - 1) as f64);
+    let mut sorted = xs.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let mut quantiles = [0.0; 7];
+    for (q, (p, _)) in quantiles.iter_mut().zip(QUANTILES) {
+        *q = quantile_sorted(&sorted, p);
+    }
+    let tail = 0.5 * (1.0 - interval);
+    Summary {
+        n: n as u64,
+        mean,
+        sd,
+        se,
+        ci_low: mean - t * se,
+        ci_high: mean + t * se,
+        quantiles,
+        interval_low: quantile_sorted(&sorted, tail),
+        interval_high: quantile_sorted(&sorted, 1.0 - tail),
+    }
+}
+
+/// One metric of one strategy.
+#[derive(Debug, Clone)]
+pub struct MetricStats {
+    pub metric: Metric,
+    pub summary: Summary,
+    /// `(target, P(metric >= target))` where the scenario sets a target.
+    pub target: Option<(f64, Proportion)>,
+}
+
+/// One point of a monthly series.
+#[derive(Debug, Clone, Copy)]
+pub struct MonthlyPoint {
+    pub mean: f64,
+    pub p5: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// Everything reported about one strategy.
+#[derive(Debug, Clone)]
+pub struct StrategyStats {
+    pub name: String,
+    pub label: String,
+    /// In [`Metric::ALL`] order; `roi` is missing when some trial cost 0.
+    pub metrics: Vec<MetricStats>,
+    /// Aggregate CAC = mean(cost) / mean(won_deals).
+    pub cac: f64,
+    /// `monthly[mm.index()][month]`.
+    pub monthly: Vec<Vec<MonthlyPoint>>,
+}
+
+impl StrategyStats {
+    pub fn get(&self, m: Metric) -> Option<&MetricStats> {
+        self.metrics.iter().find(|s| s.metric == m)
+    }
+}
+
+/// One strategy against the baseline on one metric (d = strategy − baseline).
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub strategy: usize,
+    pub baseline: usize,
+    pub metric: Metric,
+    pub diff: Summary,
+    /// P(strategy beats baseline), strict, in the metric's direction.
+    pub p_beats: Proportion,
+}
+
+/// The statistics of a whole run.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub trials: u64,
+    pub ci: f64,
+    pub interval: f64,
+    pub baseline: usize,
+    pub strategies: Vec<StrategyStats>,
+    pub comparisons: Vec<Comparison>,
+    /// Things the user should know (e.g. an ROI row left out).
+    pub warnings: Vec<String>,
+}
+
+impl Analysis {
+    /// The comparison of `strategy` against the baseline on `metric`.
+    pub fn comparison(&self, strategy: usize, metric: Metric) -> Option<&Comparison> {
+        self.comparisons
+            .iter()
+            .find(|c| c.strategy == strategy && c.metric == metric)
+    }
+}
+
+/// Is `metric` reportable for this strategy (ROI needs a positive cost in
+/// every trial)?
+fn available(values: &[f64]) -> bool {
+    values.iter().all(|x| x.is_finite())
+}
+
+/// Compute every statistic of a run. Uses the current rayon pool.
+pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
+    let (ci, interval) = (scn.ci, scn.interval);
+    let n = sim.trials;
+    let mut warnings = Vec::new();
+
+    let strategies: Vec<StrategyStats> = scn
+        .strategies
+        .iter()
+        .zip(&sim.strategies)
+        .map(|(st, res)| {
+            let metrics: Vec<MetricStats> = Metric::ALL
+                .par_iter()
+                .filter(|m| available(res.metric(**m)))
+                .map(|&m| {
+                    let xs = res.metric(m);
+                    let target = scn.target(m).map(|t| {
+                        let k = xs.iter().filter(|x| **x >= t).count() as u64;
+                        (t, wilson(k, n, ci))
+                    });
+                    MetricStats {
+                        metric: m,
+                        summary: summarize(xs, ci, interval),
+                        target,
+                    }
+                })
+                .collect();
+            let mean_of = |m: Metric| {
+                metrics
+                    .iter()
+                    .find(|s| s.metric == m)
+                    .map(|s| s.summary.mean)
+            };
+            let cac = match (mean_of(Metric::Cost), mean_of(Metric::WonDeals)) {
+                (Some(c), Some(w)) if w > 0.0 => c / w,
+                _ => f64::NAN,
+            };
+            let h = sim.horizon;
+            let monthly = MonthlyMetric::ALL
+                .iter()
+                .map(|&mm| {
+                    (0..h)
+                        .into_par_iter()
+                        .map(|month| {
+                            let start = (mm.index() * h + month) * n as usize;
+                            let xs = &res.monthly[start..start + n as usize];
+                            monthly_point(xs)
+                        })
+                        .collect()
+                })
+                .collect();
+            StrategyStats {
+                name: st.name.clone(),
+                label: st.label.clone(),
+                metrics,
+                cac,
+                monthly,
+            }
+        })
+        .collect();
+
+    for (st, res) in strategies.iter().zip(&sim.strategies) {
+        if !available(res.metric(Metric::Roi)) {
+            warnings.push(format!(
+                "strategy '{}': some trials have zero cost, so roi is undefined and its row is left out",
+                st.name
+            ));
+        }
+    }
+
+    let base = scn.baseline;
+    let mut comparisons = Vec::new();
+    for s in 0..sim.strategies.len() {
+        if s == base {
+            continue;
+        }
+        let found: Vec<Comparison> = Metric::ALL
+            .par_iter()
+            .filter(|m| {
+                available(sim.strategies[s].metric(**m))
+                    && available(sim.strategies[base].metric(**m))
+            })
+            .map(|&m| {
+                let a = sim.strategies[s].metric(m);
+                let b = sim.strategies[base].metric(m);
+                let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+                let wins = d
+                    .iter()
+                    .filter(|x| {
+                        if m.lower_is_better() {
+                            **x < 0.0
+                        } else {
+                            **x > 0.0
+                        }
+                    })
+                    .count() as u64;
+                Comparison {
+                    strategy: s,
+                    baseline: base,
+                    metric: m,
+                    diff: summarize(&d, ci, interval),
+                    p_beats: wilson(wins, n, ci),
+                }
+            })
+            .collect();
+        comparisons.extend(found);
+    }
+
+    Analysis {
+        trials: n,
+        ci,
+        interval,
+        baseline: base,
+        strategies,
+        comparisons,
+        warnings,
+    }
+}
+
+fn monthly_point(xs: &[f64]) -> MonthlyPoint {
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let mut sorted = xs.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    MonthlyPoint {
+        mean,
+        p5: quantile_sorted(&sorted, 0.05),
+        p50: quantile_sorted(&sorted, 0.50),
+        p95: quantile_sorted(&sorted, 0.95),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type7_quantiles_match_numpy() {
+        // numpy.quantile([1, 2, 3, 4, 10], [0.05, 0.5, 0.9]) = [1.2, 3.0, 7.6]
+        let xs = [1.0, 2.0, 3.0, 4.0, 10.0];
+        assert!((quantile_sorted(&xs, 0.05) - 1.2).abs() < 1e-12);
+        assert_eq!(quantile_sorted(&xs, 0.5), 3.0);
+        assert!((quantile_sorted(&xs, 0.9) - 7.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn wilson_matches_reference_values() {
+        // 95% Wilson interval for 8 of 10: (0.4902, 0.9433) (Newcombe 1998)
+        let w = wilson(8, 10, 0.95);
+        assert!((w.low - 0.4902).abs() < 1e-4, "{w:?}");
+        assert!((w.high - 0.9433).abs() < 1e-4, "{w:?}");
+        let w0 = wilson(0, 10, 0.95);
+        assert_eq!(w0.low, 0.0);
+        assert!((w0.high - 0.2775).abs() < 1e-4, "{w0:?}");
+    }
+
+    #[test]
+    fn t_interval_uses_t_not_normal() {
+        // t(0.975, 4) = 2.7764
+        assert!((t_quantile(0.975, 4.0) - 2.776_445).abs() < 1e-5);
+        let s = summarize(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95, 0.9);
+        assert_eq!(s.mean, 3.0);
+        assert!((s.sd - 2.5f64.sqrt()).abs() < 1e-12);
+        assert!((s.ci_high - (3.0 + 2.776_445 * s.se)).abs() < 1e-5);
+    }
+}
