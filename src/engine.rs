@@ -106,7 +106,7 @@ impl SimResults {
 
 /// Error building the thread pool.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start {threads} worker threads: {source}")]
+#[error("cannot start {threads} worker threads")]
 pub struct PoolError {
     threads: usize,
     #[source]

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario {}: {source}", file.display())]
+    #[error("cannot read scenario {}", file.display())]
     Io {
         file: PathBuf,
         #[source]

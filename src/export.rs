@@ -73,13 +73,13 @@ pub fn num(x: f64) -> String {
 /// Errors writing output files.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("cannot create output directory {}: {source}", path.display())]
+    #[error("cannot create output directory {}", path.display())]
     CreateDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]

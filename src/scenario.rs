@@ -475,9 +475,33 @@ pub fn parse_raw(text: &str, file: &Path) -> Result<RawScenario, ScenarioError> 
                 path
             },
             value: None,
-            message: inner.message().trim().to_string(),
+            message: plain_serde_message(inner.message()),
         }
     })
+}
+
+/// Reword serde's type names for people who write TOML, not Rust.
+fn plain_serde_message(msg: &str) -> String {
+    let mut out = msg.trim().to_string();
+    for (rust, plain) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a non-negative whole number"),
+        ("expected u32", "expected a non-negative whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    // "expected struct RawMarket" -> "expected a table"
+    if let Some(pos) = out.find("expected struct Raw") {
+        let rest = &out[pos + "expected struct ".len()..];
+        let end = rest
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(rest.len());
+        out = format!("{}expected a table{}", &out[..pos], &rest[end..]);
+    }
+    out
 }
 
 fn syntax_error(e: &toml::de::Error, text: &str, file: &Path) -> ScenarioError {
