@@ -150,6 +150,26 @@ fn run_chunk(scn: &Scenario, seed: u64, start: u64, len: usize, keys: &[u64]) ->
     }
 }
 
+/// Memory budget for the in-memory results of one run (every trial of every
+/// metric and monthly series is kept for exact quantiles).
+pub const MEMORY_BUDGET_BYTES: u64 = 12 << 30;
+
+/// Bytes a run of `trials` trials keeps in memory (results plus the chunk
+/// copies made while reassembling them).
+pub fn estimated_bytes(scn: &Scenario, trials: u64) -> u64 {
+    let per_trial = (Metric::COUNT + MonthlyMetric::COUNT * scn.horizon) as u64 * 8;
+    trials
+        .saturating_mul(scn.strategies.len() as u64)
+        .saturating_mul(per_trial)
+        .saturating_mul(2)
+}
+
+/// The most trials that fit [`MEMORY_BUDGET_BYTES`] for this scenario.
+pub fn max_trials(scn: &Scenario) -> u64 {
+    let one = estimated_bytes(scn, 1).max(1);
+    MEMORY_BUDGET_BYTES / one
+}
+
 /// A rayon pool with `threads` workers (0 = one per core). Run [`simulate`]
 /// and the statistics inside its `install` to bound the threads used.
 pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, PoolError> {

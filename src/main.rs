@@ -119,6 +119,14 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     if trials < 2 {
         return Err(BadInput(format!("--trials {trials}: expected at least 2 trials")).into());
     }
+    let max = engine::max_trials(&scn);
+    if trials > max {
+        return Err(BadInput(format!(
+            "--trials {trials}: this scenario keeps every trial in memory for exact quantiles, which allows at most {max} trials ({} GiB)",
+            engine::MEMORY_BUDGET_BYTES >> 30
+        ))
+        .into());
+    }
     let seed = args.seed.unwrap_or(scn.seed);
     let pool = engine::thread_pool(args.threads)?;
     let bar = progress_bar(trials, args.quiet);

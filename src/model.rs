@@ -99,14 +99,19 @@ fn binomial<R: Rng + ?Sized>(n: u64, p: f64, rng: &mut R) -> u64 {
     }
 }
 
+/// Largest expected monthly count simulated as Poisson; larger means are
+/// used as-is (and capped here), keeping every count sum far from overflow.
+pub const MAX_MONTHLY_LAMBDA: f64 = 1e15;
+
 #[inline]
 fn poisson<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> u64 {
     if !(lambda > 0.0) {
         return 0;
     }
-    if lambda >= Poisson::<f64>::MAX_LAMBDA {
-        // beyond any realistic volume: the relative noise is ~1e-10
-        return lambda as u64;
+    if lambda >= MAX_MONTHLY_LAMBDA {
+        // beyond any realistic volume (the Poisson noise would be ~1e-7 of
+        // it): use the mean, capped so monthly sums cannot overflow
+        return MAX_MONTHLY_LAMBDA as u64;
     }
     match Poisson::new(lambda) {
         Ok(p) => p.sample(rng) as u64,
@@ -205,7 +210,7 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
         for d in ws.channels.iter_mut() {
             let lambda = d.mean_volume * shared.demand * season;
             let l = lead_count(lambda, d.dispersion, rng);
-            month_leads += l;
+            month_leads = month_leads.saturating_add(l);
             if d.leads_based {
                 cost += l as f64 * d.cost_per_lead;
             }
@@ -214,7 +219,7 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
                 x = binomial(x, p, rng);
             }
             d.handoff = x;
-            month_handoff += x;
+            month_handoff = month_handoff.saturating_add(x);
         }
         // Sales capacity: K of the M handoff members are worked, chosen
         // uniformly at random (multivariate hypergeometric over channels).
@@ -245,7 +250,7 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
             for &p in &d.post {
                 x = binomial(x, p, rng);
             }
-            month_opps += x;
+            month_opps = month_opps.saturating_add(x);
             for _ in 0..x {
                 let size = ch.deal_size.dist.sample(rng);
                 let cycle = ch.cycle_days.dist.sample(rng);
