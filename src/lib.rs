@@ -29,5 +29,6 @@ pub mod export;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod sampling;
 pub mod scenario;
 pub mod stats;

@@ -10,9 +10,9 @@
 //! nothing; only opportunities are simulated one by one.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Binomial, Distribution, Gamma, Hypergeometric, Poisson};
 
 use crate::metrics::{Metric, MonthlyMetric};
+use crate::sampling::{binomial, lead_count, multivariate_hypergeometric};
 use crate::scenario::{DAYS_PER_MONTH, Sales, Scenario, Strategy, Volume};
 
 /// Scenario-level draws of one trial, common to every strategy.
@@ -75,6 +75,7 @@ pub struct Workspace {
     channels: Vec<ChannelDraw>,
     won_by_month: Vec<f64>,
     bookings_by_month: Vec<f64>,
+    worked: Vec<u64>,
 }
 
 /// Where one strategy's trial writes its results.
@@ -83,59 +84,6 @@ pub struct TrialOut<'a> {
     pub metrics: &'a mut [f64; Metric::COUNT],
     /// `monthly[mm * horizon + month]` for each [`MonthlyMetric`] `mm`.
     pub monthly: &'a mut [f64],
-}
-
-#[inline]
-fn binomial<R: Rng + ?Sized>(n: u64, p: f64, rng: &mut R) -> u64 {
-    if n == 0 || p <= 0.0 {
-        return 0;
-    }
-    if p >= 1.0 {
-        return n;
-    }
-    match Binomial::new(n, p) {
-        Ok(b) => b.sample(rng),
-        Err(_) => 0, // unreachable for n > 0 and p in (0, 1)
-    }
-}
-
-/// Largest expected monthly count simulated as Poisson; larger means are
-/// used as-is (and capped here), keeping every count sum far from overflow.
-pub const MAX_MONTHLY_LAMBDA: f64 = 1e15;
-
-#[inline]
-fn poisson<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> u64 {
-    if !(lambda > 0.0) {
-        return 0;
-    }
-    if lambda >= MAX_MONTHLY_LAMBDA {
-        // beyond any realistic volume (the Poisson noise would be ~1e-7 of
-        // it): use the mean, capped so monthly sums cannot overflow
-        return MAX_MONTHLY_LAMBDA as u64;
-    }
-    match Poisson::new(lambda) {
-        Ok(p) => p.sample(rng) as u64,
-        Err(_) => 0,
-    }
-}
-
-/// Lead count for one channel and month: Poisson(λ), or gamma–Poisson with
-/// mean λ and variance λ + λ²/k.
-#[inline]
-fn lead_count<R: Rng + ?Sized>(lambda: f64, dispersion: Option<f64>, rng: &mut R) -> u64 {
-    match dispersion {
-        None => poisson(lambda, rng),
-        Some(k) => {
-            if !(lambda > 0.0) {
-                return 0;
-            }
-            let rate = match Gamma::new(k, lambda / k) {
-                Ok(g) => g.sample(rng),
-                Err(_) => lambda,
-            };
-            poisson(rate, rng)
-        }
-    }
 }
 
 /// Simulate one strategy for one trial.
@@ -225,23 +173,11 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
         // uniformly at random (multivariate hypergeometric over channels).
         if let Some(k) = capacity.filter(|k| month_handoff > *k) {
             ignored += (month_handoff - k) as f64;
-            let mut pop_left = month_handoff;
-            let mut draws_left = k;
-            let last = ws.channels.len() - 1;
-            for (i, d) in ws.channels.iter_mut().enumerate() {
-                let members = d.handoff;
-                let worked = if draws_left == 0 {
-                    0
-                } else if i == last || members == pop_left {
-                    draws_left.min(members)
-                } else {
-                    Hypergeometric::new(pop_left, members, draws_left)
-                        .map(|hg| hg.sample(rng))
-                        .unwrap_or(0)
-                };
-                pop_left -= members;
-                draws_left -= worked;
-                d.handoff = worked;
+            ws.worked.clear();
+            ws.worked.extend(ws.channels.iter().map(|d| d.handoff));
+            multivariate_hypergeometric(&mut ws.worked, k, rng);
+            for (d, w) in ws.channels.iter_mut().zip(&ws.worked) {
+                d.handoff = *w;
             }
         }
         let mut month_opps = 0u64;

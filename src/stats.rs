@@ -104,10 +104,19 @@ pub fn wilson(k: u64, n: u64, level: f64) -> Proportion {
     let denom = 1.0 + z2 / nf;
     let center = (p + z2 / (2.0 * nf)) / denom;
     let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    // exact bounds at the edges (the formula gives them up to rounding)
     Proportion {
         p,
-        low: (center - half).max(0.0),
-        high: (center + half).min(1.0),
+        low: if k == 0 {
+            0.0
+        } else {
+            (center - half).max(0.0)
+        },
+        high: if k >= n {
+            1.0
+        } else {
+            (center + half).min(1.0)
+        },
     }
 }
 
