@@ -196,10 +196,16 @@ pub fn trials_csv(scn: &Scenario, sim: &SimResults) -> Result<Vec<u8>, ExportErr
     csv_bytes(&header, rows)
 }
 
-/// Write `files` (name, contents) into `dir` atomically: the directory is
-/// created if needed, every file goes to a temporary file first, and the
-/// renames happen only once all temporaries are complete.
-pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ExportError> {
+/// Write `files` (name, contents) into `dir` atomically and remove the files
+/// named in `stale`: the directory is created if needed, every file goes to
+/// a temporary file first, every target is checked to be replaceable, and
+/// the renames happen only once all of that succeeded. New files get the
+/// usual permissions (0666 less the umask), not the 0600 of temporary files.
+pub fn write_atomic(
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    stale: &[&str],
+) -> Result<(), ExportError> {
     std::fs::create_dir_all(dir).map_err(|source| ExportError::CreateDir {
         path: dir.to_path_buf(),
         source,
@@ -211,20 +217,58 @@ pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ExportE
             path: target.clone(),
             source,
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(werr)?;
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!(".{name}.");
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut tmp = builder.tempfile_in(dir).map_err(werr)?;
         tmp.write_all(bytes).map_err(werr)?;
         tmp.as_file().sync_all().map_err(werr)?;
         staged.push((tmp, target));
+    }
+    // Refuse before replacing anything if some target cannot be replaced
+    // (e.g. a directory in its place), so no run leaves a mix of old and new.
+    let blocked = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    for (_, target) in &staged {
+        if blocked(target) {
+            return Err(ExportError::Write {
+                path: target.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "a directory is in the way",
+                ),
+            });
+        }
+    }
+    for name in stale {
+        let path = dir.join(name);
+        if blocked(&path) {
+            return Err(ExportError::Write {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "a directory is in the way",
+                ),
+            });
+        }
     }
     for (tmp, target) in staged {
         tmp.persist(&target).map_err(|e| ExportError::Write {
             path: target.clone(),
             source: e.error,
         })?;
+    }
+    for name in stale {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ExportError::Write { path, source }),
+        }
     }
     Ok(())
 }

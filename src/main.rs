@@ -48,9 +48,9 @@ struct RunArgs {
     /// Master seed (default: the scenario's `seed`).
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads; 0 = one per core. Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    /// Worker threads, 0 to 1024; 0 = one per core. Results do not depend on it.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    threads: u16,
     /// Also write summary.csv, comparison.csv and monthly.csv into DIR.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -128,7 +128,7 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
         .into());
     }
     let seed = args.seed.unwrap_or(scn.seed);
-    let pool = engine::thread_pool(args.threads)?;
+    let pool = engine::thread_pool(usize::from(args.threads))?;
     let bar = progress_bar(trials, args.quiet);
     bar.set_message("simulating");
     let (sim, analysis) = pool.install(|| {
@@ -145,6 +145,9 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
         ..scn
     };
     print!("{}", report::render(&shown, &analysis));
+    for w in &analysis.warnings {
+        eprintln!("warning: {w}");
+    }
 
     if let Some(dir) = &args.out {
         let mut files = vec![
@@ -155,7 +158,10 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
         if args.per_trial {
             files.push(("trials.csv", export::trials_csv(&shown, &sim)?));
         }
-        export::write_atomic(dir, &files)
+        // A trials.csv left by an earlier --per-trial run would not match
+        // these results: it is removed together with the update.
+        let stale: &[&str] = if args.per_trial { &[] } else { &["trials.csv"] };
+        export::write_atomic(dir, &files, stale)
             .with_context(|| format!("writing results to {}", dir.display()))?;
         eprintln!(
             "wrote {} to {}",

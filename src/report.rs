@@ -185,9 +185,6 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
             );
         }
     }
-    for w in &a.warnings {
-        let _ = writeln!(o, "\nwarning: {w}");
-    }
     let _ = writeln!(o, "\n{}", answer(scn, a));
     o
 }

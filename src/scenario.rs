@@ -514,18 +514,17 @@ fn syntax_error(e: &toml::de::Error, text: &str, file: &Path) -> ScenarioError {
     }
 }
 
-/// 1-based line and column of a byte offset.
+/// 1-based line and column (in characters, as an editor shows it) of a
+/// byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let col = offset
-        - before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |p| p + 1)
-        + 1;
-    (line, col)
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 fn parse_start(s: &str) -> Option<(i32, u32)> {
