@@ -106,8 +106,8 @@ pub struct RawRevenue {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSales {
-    pub reps: RawParam,
-    pub mql_capacity_per_rep: RawParam,
+    pub reps: Option<RawParam>,
+    pub mql_capacity_per_rep: Option<RawParam>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,7 +382,11 @@ impl Scenario {
                 0.0,
             )?,
         };
-        let sales = raw.sales.as_ref().map(|s| sales(s, "sales")).transpose()?;
+        let sales = raw
+            .sales
+            .as_ref()
+            .map(|s| sales(s, "sales", None))
+            .transpose()?;
 
         let Some(raw_strategies) = raw.strategy.as_ref().filter(|s| !s.is_empty()) else {
             return Err(FieldError::new(
@@ -393,7 +397,7 @@ impl Scenario {
         };
         let mut strategies = Vec::with_capacity(raw_strategies.len());
         for (name, rs) in raw_strategies {
-            strategies.push(strategy(name, rs, &funnel)?);
+            strategies.push(strategy(name, rs, &funnel, sales.as_ref())?);
         }
         let baseline = match &raw.baseline {
             None => 0,
@@ -579,13 +583,31 @@ fn opt_param(
     }
 }
 
-fn sales(raw: &RawSales, prefix: &str) -> Result<Sales, FieldError> {
+/// A sales team. A strategy's override may give only some fields; the others
+/// come from the scenario's `[sales]` (`inherit`), so "two more reps" is one
+/// line.
+fn sales(raw: &RawSales, prefix: &str, inherit: Option<&Sales>) -> Result<Sales, FieldError> {
+    let field = |own: &Option<RawParam>,
+                 name: &str,
+                 inherited: Option<&Param>|
+     -> Result<Param, FieldError> {
+        let path = format!("{prefix}.{name}");
+        match (own, inherited) {
+            (Some(p), _) => param(p, &path, Domain::Amount),
+            (None, Some(p)) => Ok(p.clone()),
+            (None, None) => Err(FieldError::new(
+                path,
+                None,
+                "missing; a sales team needs reps and mql_capacity_per_rep (capacity = reps x mql_capacity_per_rep a month)",
+            )),
+        }
+    };
     Ok(Sales {
-        reps: param(&raw.reps, &format!("{prefix}.reps"), Domain::Amount)?,
-        mql_capacity_per_rep: param(
+        reps: field(&raw.reps, "reps", inherit.map(|s| &s.reps))?,
+        mql_capacity_per_rep: field(
             &raw.mql_capacity_per_rep,
-            &format!("{prefix}.mql_capacity_per_rep"),
-            Domain::Amount,
+            "mql_capacity_per_rep",
+            inherit.map(|s| &s.mql_capacity_per_rep),
         )?,
     })
 }
@@ -636,7 +658,12 @@ fn funnel(raw: &RawFunnel) -> Result<Funnel, FieldError> {
     })
 }
 
-fn strategy(name: &str, raw: &RawStrategy, funnel: &Funnel) -> Result<Strategy, FieldError> {
+fn strategy(
+    name: &str,
+    raw: &RawStrategy,
+    funnel: &Funnel,
+    scenario_sales: Option<&Sales>,
+) -> Result<Strategy, FieldError> {
     let prefix = format!("strategy.{name}");
     let deal_size = raw
         .deal_size
@@ -657,7 +684,7 @@ fn strategy(name: &str, raw: &RawStrategy, funnel: &Funnel) -> Result<Strategy, 
     let sales = raw
         .sales
         .as_ref()
-        .map(|s| sales(s, &format!("{prefix}.sales")))
+        .map(|s| sales(s, &format!("{prefix}.sales"), scenario_sales))
         .transpose()?;
     let raw_channels = raw.channel.as_deref().unwrap_or_default();
     if raw_channels.is_empty() {
@@ -812,6 +839,61 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    const MINIMAL: &str = r#"
+horizon_months = 12
+[sales]
+reps = 6
+mql_capacity_per_rep = "40 to 60"
+[funnel]
+stages = ["lead", "mql", "sql", "won"]
+handoff = "mql"
+pipeline = "sql"
+[strategy.zeta]
+deal_size = 10000
+cycle_days = 60
+[strategy.zeta.sales]
+reps = 8
+[[strategy.zeta.channel]]
+leads_per_month = 100
+cost_per_lead = 50
+conversion = { mql = 0.5, sql = 0.2, won = 0.25 }
+[strategy.alpha]
+deal_size = 10000
+cycle_days = 60
+[[strategy.alpha.channel]]
+leads_per_month = 100
+cost_per_lead = 50
+conversion = { mql = 0.5, sql = 0.2, won = 0.25 }
+"#;
+
+    /// Guards against strategies sorted by name: without `baseline`, the
+    /// first strategy in the file is the baseline (MODEL.md).
+    #[test]
+    fn strategies_keep_file_order_and_first_is_baseline() {
+        let scn = Scenario::from_toml_str(MINIMAL, Path::new("m.toml")).unwrap();
+        let names: Vec<&str> = scn.strategies.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["zeta", "alpha"]);
+        assert_eq!(scn.baseline, 0);
+    }
+
+    /// Guards against a partial sales override being rejected or ignoring
+    /// the scenario's other field: "two more reps" is one line.
+    #[test]
+    fn partial_sales_override_inherits_the_rest() {
+        let scn = Scenario::from_toml_str(MINIMAL, Path::new("m.toml")).unwrap();
+        let own = scn.strategies[0].sales.as_ref().unwrap();
+        assert_eq!(own.reps.dist.fixed_value(), Some(8.0));
+        assert_eq!(own.mql_capacity_per_rep.written, "40 to 60");
+        assert!(scn.strategies[1].sales.is_none());
+        // without a scenario-level team the override must be complete
+        let text = MINIMAL.replace(
+            "[sales]\nreps = 6\nmql_capacity_per_rep = \"40 to 60\"\n",
+            "",
+        );
+        let err = Scenario::from_toml_str(&text, Path::new("m.toml")).unwrap_err();
+        assert_eq!(err.path(), Some("strategy.zeta.sales.mql_capacity_per_rep"));
     }
 
     #[test]
