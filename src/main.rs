@@ -171,3 +171,16 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Guards against clap definition mistakes (conflicting names, bad
+    /// `requires`), which clap only reports at run time.
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
