@@ -51,7 +51,8 @@ pub fn fmt_value(m: Metric, x: f64) -> String {
     }
     match m {
         Metric::Roi => format!("{:.1}%", 100.0 * x),
-        _ if !m.is_money() && x.abs() < 1000.0 => format!("{x:.1}"),
+        _ if !m.is_money() && x.abs() < 1000.0 && x.fract() != 0.0 => format!("{x:.1}"),
+        _ if !m.is_money() && x.abs() < 1000.0 => format!("{x:.0}"),
         _ => thousands(x),
     }
 }
@@ -420,16 +421,28 @@ pub fn describe(scn: &Scenario) -> String {
             }
         }
     }
-    let _ = writeln!(
-        o,
-        "  uncertain per trial ({}): {}",
-        uncertain.len(),
-        if uncertain.is_empty() {
-            "nothing".to_string()
-        } else {
-            uncertain.join(", ")
+    let _ = writeln!(o, "  uncertain per trial ({} parameters):", uncertain.len());
+    if uncertain.is_empty() {
+        let _ = writeln!(o, "    nothing: every parameter is fixed");
+    }
+    // group by owner: scenario-level, then one line per strategy
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for path in &uncertain {
+        let (owner, rest) = match path.strip_prefix("strategy.") {
+            Some(tail) => match tail.split_once('.') {
+                Some((name, rest)) => (format!("strategy.{name}"), rest.to_string()),
+                None => (path.clone(), String::new()),
+            },
+            None => ("shared".to_string(), path.clone()),
+        };
+        match groups.iter_mut().find(|(g, _)| *g == owner) {
+            Some((_, items)) => items.push(rest),
+            None => groups.push((owner, vec![rest])),
         }
-    );
+    }
+    for (owner, items) in groups {
+        let _ = writeln!(o, "    {owner}: {}", items.join(", "));
+    }
     let _ = writeln!(o, "  drawn per deal: deal_size, cycle_days, outcome");
     o
 }

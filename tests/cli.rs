@@ -820,11 +820,30 @@ fn validate_describes_a_good_scenario_and_rejects_a_bad_one() {
         !stdout.contains("Answer:"),
         "validate ran a simulation:\n{stdout}"
     );
-    // The uncertain parameters, by path; fixed ones are not among them.
-    let uncertain = stdout
+    // The uncertain parameters, grouped as "owner: path, path" lines under
+    // "uncertain per trial"; rebuilt into full paths. Fixed ones are absent.
+    let block: Vec<&str> = stdout
         .lines()
-        .find(|l| l.contains("market.demand"))
-        .unwrap_or_else(|| panic!("validate lists no uncertain parameters:\n{stdout}"));
+        .skip_while(|l| !l.contains("uncertain per trial"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert!(
+        !block.is_empty(),
+        "validate lists no uncertain parameters:\n{stdout}"
+    );
+    let mut paths = Vec::new();
+    for line in &block {
+        let (owner, items) = line.trim().split_once(": ").expect("owner: items");
+        for item in items.split(", ") {
+            paths.push(if owner == "shared" {
+                item.to_string()
+            } else {
+                format!("{owner}.{item}")
+            });
+        }
+    }
+    let uncertain = paths.join(" ");
     for path in [
         "market.demand",
         "revenue.churn_monthly",
