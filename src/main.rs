@@ -122,7 +122,7 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     let max = engine::max_trials(&scn);
     if trials > max {
         return Err(BadInput(format!(
-            "--trials {trials}: this scenario keeps every trial in memory for exact quantiles, which allows at most {max} trials ({} GiB)",
+            "{trials} trials: this scenario keeps every trial in memory for exact quantiles, which allows at most {max} trials ({} GiB); use --trials",
             engine::MEMORY_BUDGET_BYTES >> 30
         ))
         .into());
