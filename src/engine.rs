@@ -198,24 +198,19 @@ pub fn simulate_in_current_pool(
     seed: u64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> SimResults {
-    let opts = RunOptions {
-        trials,
-        seed,
-        threads: 0,
-    };
     let keys: Vec<u64> = scn
         .strategies
         .iter()
         .map(|s| strategy_key(&s.name))
         .collect();
-    let n = opts.trials;
+    let n = trials;
     let chunks = n.div_ceil(CHUNK);
     let outs: Vec<ChunkOut> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let start = c * CHUNK;
             let len = (n - start).min(CHUNK) as usize;
-            let out = run_chunk(scn, opts.seed, start, len, &keys);
+            let out = run_chunk(scn, seed, start, len, &keys);
             progress(len as u64);
             out
         })
@@ -246,7 +241,7 @@ pub fn simulate_in_current_pool(
     }
     SimResults {
         trials: n,
-        seed: opts.seed,
+        seed,
         horizon: h,
         strategies,
     }
