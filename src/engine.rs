@@ -203,13 +203,12 @@ pub fn simulate_in_current_pool(
         .iter()
         .map(|s| strategy_key(&s.name))
         .collect();
-    let n = trials;
-    let chunks = n.div_ceil(CHUNK);
+    let chunks = trials.div_ceil(CHUNK);
     let outs: Vec<ChunkOut> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let start = c * CHUNK;
-            let len = (n - start).min(CHUNK) as usize;
+            let len = (trials - start).min(CHUNK) as usize;
             let out = run_chunk(scn, seed, start, len, &keys);
             progress(len as u64);
             out
@@ -218,7 +217,7 @@ pub fn simulate_in_current_pool(
 
     // Reassemble column-major, in trial order.
     let h = scn.horizon;
-    let nt = n as usize;
+    let nt = trials as usize;
     let per_trial_monthly = MonthlyMetric::COUNT * h;
     let mut strategies = Vec::with_capacity(scn.strategies.len());
     for s in 0..scn.strategies.len() {
@@ -240,7 +239,7 @@ pub fn simulate_in_current_pool(
         strategies.push(StrategyResults { metrics, monthly });
     }
     SimResults {
-        trials: n,
+        trials,
         seed,
         horizon: h,
         strategies,

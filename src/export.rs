@@ -232,29 +232,20 @@ pub fn write_atomic(
     }
     // Refuse before replacing anything if some target cannot be replaced
     // (e.g. a directory in its place), so no run leaves a mix of old and new.
-    let blocked = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-    for (_, target) in &staged {
-        if blocked(target) {
-            return Err(ExportError::Write {
-                path: target.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::IsADirectory,
-                    "a directory is in the way",
-                ),
-            });
-        }
-    }
-    for name in stale {
-        let path = dir.join(name);
-        if blocked(&path) {
-            return Err(ExportError::Write {
-                path,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::IsADirectory,
-                    "a directory is in the way",
-                ),
-            });
-        }
+    let stale: Vec<PathBuf> = stale.iter().map(|name| dir.join(name)).collect();
+    let blocked = staged
+        .iter()
+        .map(|(_, target)| target)
+        .chain(&stale)
+        .find(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()));
+    if let Some(path) = blocked {
+        return Err(ExportError::Write {
+            path: path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "a directory is in the way",
+            ),
+        });
     }
     for (tmp, target) in staged {
         tmp.persist(&target).map_err(|e| ExportError::Write {
@@ -262,8 +253,7 @@ pub fn write_atomic(
             source: e.error,
         })?;
     }
-    for name in stale {
-        let path = dir.join(name);
+    for path in stale {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

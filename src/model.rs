@@ -65,8 +65,6 @@ struct ChannelDraw {
     leads_based: bool,
     /// Monthly spend of a spend-based channel (0 for lead-based ones).
     spend: f64,
-    /// Handoff members this month (scratch).
-    handoff: u64,
 }
 
 /// Reusable buffers so a trial allocates nothing once warmed up.
@@ -75,7 +73,8 @@ pub struct Workspace {
     channels: Vec<ChannelDraw>,
     won_by_month: Vec<f64>,
     bookings_by_month: Vec<f64>,
-    worked: Vec<u64>,
+    /// Per channel: handoff members this month, then those worked.
+    handoff: Vec<u64>,
 }
 
 /// Where one strategy's trial writes its results.
@@ -155,7 +154,8 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
         let season = scn.seasonality[m % 12];
         let mut month_leads = 0u64;
         let mut month_handoff = 0u64;
-        for d in ws.channels.iter_mut() {
+        ws.handoff.clear();
+        for d in &ws.channels {
             let lambda = d.mean_volume * shared.demand * season;
             let l = lead_count(lambda, d.dispersion, rng);
             month_leads = month_leads.saturating_add(l);
@@ -166,23 +166,18 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
             for &p in &d.pre {
                 x = binomial(x, p, rng);
             }
-            d.handoff = x;
+            ws.handoff.push(x);
             month_handoff = month_handoff.saturating_add(x);
         }
         // Sales capacity: K of the M handoff members are worked, chosen
         // uniformly at random (multivariate hypergeometric over channels).
         if let Some(k) = capacity.filter(|k| month_handoff > *k) {
             ignored += (month_handoff - k) as f64;
-            ws.worked.clear();
-            ws.worked.extend(ws.channels.iter().map(|d| d.handoff));
-            multivariate_hypergeometric(&mut ws.worked, k, rng);
-            for (d, w) in ws.channels.iter_mut().zip(&ws.worked) {
-                d.handoff = *w;
-            }
+            multivariate_hypergeometric(&mut ws.handoff, k, rng);
         }
         let mut month_opps = 0u64;
-        for (ch, d) in strategy.channels.iter().zip(ws.channels.iter()) {
-            let mut x = d.handoff;
+        for ((ch, d), &worked) in strategy.channels.iter().zip(&ws.channels).zip(&ws.handoff) {
+            let mut x = worked;
             for &p in &d.post {
                 x = binomial(x, p, rng);
             }

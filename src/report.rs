@@ -51,8 +51,14 @@ pub fn fmt_value(m: Metric, x: f64) -> String {
     }
     match m {
         Metric::Roi => format!("{:.1}%", 100.0 * x),
-        _ if !m.is_money() && x.abs() < 1000.0 && x.fract() != 0.0 => format!("{x:.1}"),
-        _ if !m.is_money() && x.abs() < 1000.0 => format!("{x:.0}"),
+        // small counts: one decimal for means, none for whole numbers
+        _ if !m.is_money() && x.abs() < 1000.0 => {
+            if x.fract() != 0.0 {
+                format!("{x:.1}")
+            } else {
+                format!("{x:.0}")
+            }
+        }
         _ => thousands(x),
     }
 }
@@ -336,16 +342,26 @@ pub fn describe(scn: &Scenario) -> String {
             thousands_or_small(*t)
         );
     }
-    let mut uncertain = Vec::new();
-    for p in [
+    // Uncertain parameters, grouped by owner: shared ones by full path, a
+    // strategy's own ones relative to `strategy.NAME.` (a strategy's sales
+    // field inherited from `[sales]` keeps its shared path and is not
+    // repeated).
+    let uncertain = |params: &[&Param], prefix: &str| -> Vec<String> {
+        params
+            .iter()
+            .filter(|p| !p.dist.is_fixed())
+            .filter_map(|p| p.path.strip_prefix(prefix).map(str::to_string))
+            .collect()
+    };
+    let mut shared: Vec<&Param> = vec![
         &scn.market.demand,
         &scn.revenue.churn_monthly,
         &scn.revenue.expansion_monthly,
-    ] {
-        if !p.dist.is_fixed() {
-            uncertain.push(p.path.clone());
-        }
+    ];
+    if let Some(s) = &scn.sales {
+        shared.extend([&s.reps, &s.mql_capacity_per_rep]);
     }
+    let mut groups = vec![("shared".to_string(), uncertain(&shared, ""))];
     for (i, st) in scn.strategies.iter().enumerate() {
         let tag = if i == scn.baseline { " (baseline)" } else { "" };
         let _ = writeln!(o, "  strategy {}{tag}: {}", st.name, st.label);
@@ -395,50 +411,25 @@ pub fn describe(scn: &Scenario) -> String {
         }
         let mut own: Vec<&Param> = vec![&st.fixed_cost_per_month];
         if let Some(s) = &st.sales {
-            own.push(&s.reps);
-            own.push(&s.mql_capacity_per_rep);
+            own.extend([&s.reps, &s.mql_capacity_per_rep]);
         }
         for ch in &st.channels {
             own.push(match &ch.volume {
                 Volume::Leads(p) | Volume::Spend(p) => p,
             });
             own.push(&ch.cost_per_lead);
-            if let Some(k) = &ch.volume_dispersion {
-                own.push(k);
-            }
+            own.extend(&ch.volume_dispersion);
             own.extend(ch.conversion.iter());
         }
-        for p in own {
-            if !p.dist.is_fixed() && !uncertain.contains(&p.path) {
-                uncertain.push(p.path.clone());
-            }
-        }
+        let owner = format!("strategy.{}", st.name);
+        let items = uncertain(&own, &format!("{owner}."));
+        groups.push((owner, items));
     }
-    if let Some(s) = &scn.sales {
-        for p in [&s.reps, &s.mql_capacity_per_rep] {
-            if !p.dist.is_fixed() {
-                uncertain.push(p.path.clone());
-            }
-        }
-    }
-    let _ = writeln!(o, "  uncertain per trial ({} parameters):", uncertain.len());
-    if uncertain.is_empty() {
+    groups.retain(|(_, items)| !items.is_empty());
+    let count: usize = groups.iter().map(|(_, items)| items.len()).sum();
+    let _ = writeln!(o, "  uncertain per trial ({count} parameters):");
+    if groups.is_empty() {
         let _ = writeln!(o, "    nothing: every parameter is fixed");
-    }
-    // group by owner: scenario-level, then one line per strategy
-    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    for path in &uncertain {
-        let (owner, rest) = match path.strip_prefix("strategy.") {
-            Some(tail) => match tail.split_once('.') {
-                Some((name, rest)) => (format!("strategy.{name}"), rest.to_string()),
-                None => (path.clone(), String::new()),
-            },
-            None => ("shared".to_string(), path.clone()),
-        };
-        match groups.iter_mut().find(|(g, _)| *g == owner) {
-            Some((_, items)) => items.push(rest),
-            None => groups.push((owner, vec![rest])),
-        }
     }
     for (owner, items) in groups {
         let _ = writeln!(o, "    {owner}: {}", items.join(", "));
