@@ -279,6 +279,39 @@ pub fn fixed(x: f64, domain: Domain) -> Result<Dist, DistError> {
     Ok(Dist::Fixed(x))
 }
 
+/// `dist` with every draw multiplied by `factor` (> 0), checked against the
+/// domain again: a probability scaled past 1 is an error, not a clamp.
+pub fn scaled_in_domain(dist: &Dist, factor: f64, domain: Domain) -> Result<Dist, DistError> {
+    if !(factor > 0.0 && factor.is_finite()) {
+        return err("expected a finite factor > 0, e.g. 1.3 for +30%");
+    }
+    let scaled = dist.scaled(factor);
+    // The support of the scaled distribution, as a closed interval.
+    let (lo, hi) = match &scaled {
+        Dist::Fixed(x) => (*x, *x),
+        Dist::Uniform { lo, hi } => (*lo, *hi),
+        Dist::Triangular { min, max, .. } => (*min, *max),
+        Dist::ScaledBeta { min, range, .. } => (*min, min + range),
+        Dist::Normal { .. } | Dist::LogNormal { .. } | Dist::Gamma { .. } => match domain {
+            // unbounded above; the original already fitted a non-negative domain
+            Domain::Amount | Domain::Positive => return Ok(scaled),
+            Domain::Probability | Domain::Rate => (0.0, f64::INFINITY),
+        },
+    };
+    let ok = if lo == hi {
+        domain.contains(lo)
+    } else {
+        domain.contains_interval(lo, hi)
+    };
+    if !ok {
+        return err(format!(
+            "scaled by {factor} the values span [{lo}, {hi}], which leaves the parameter's domain; expected {}",
+            domain.describe()
+        ));
+    }
+    Ok(scaled)
+}
+
 /// Parse a distribution string and check it against the domain.
 pub fn parse(text: &str, domain: Domain) -> Result<Dist, DistError> {
     let s = text.trim();

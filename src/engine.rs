@@ -5,9 +5,12 @@
 //! stream key) through SplitMix64: one shared stream per trial for `market`,
 //! `revenue` and the scenario's sales team, and one stream per strategy keyed
 //! by the strategy's name, so adding or removing a strategy changes no other
-//! strategy's numbers. Trials are cut into fixed-size chunks, run on a rayon
-//! pool, and reassembled in trial order, so the output is bit-identical for
-//! any number of threads.
+//! strategy's numbers. Trials are simulated window by window into
+//! trial-major [`Block`]s (each window cut into chunks run on a rayon pool)
+//! and handed on in trial order, so the output is bit-identical for any
+//! number of threads. [`run_blocks`] streams windows to a consumer (memory
+//! bounded by one window); [`simulate`] keeps every trial, for tests and
+//! library users who want the raw values.
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -113,61 +116,147 @@ pub struct PoolError {
     source: rayon::ThreadPoolBuildError,
 }
 
-/// Results of one chunk of trials: per strategy, metrics then monthly values,
-/// each trial-major.
-struct ChunkOut {
-    start: u64,
-    len: usize,
-    metrics: Vec<Vec<[f64; Metric::COUNT]>>,
-    monthly: Vec<Vec<f64>>,
+/// Raw results of a contiguous range of trials of one scenario, trial-major:
+/// the unit the engine hands to accumulators and per-trial writers.
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// Index of the first trial.
+    pub start: u64,
+    /// Trials in the block.
+    pub len: usize,
+    /// Strategies per trial.
+    pub strategies: usize,
+    pub horizon: usize,
+    /// `metrics[t * strategies + s]`, one value per [`Metric`].
+    pub metrics: Vec<[f64; Metric::COUNT]>,
+    /// `monthly[(t * strategies + s) * per + mm * horizon + month]` with
+    /// `per = MonthlyMetric::COUNT * horizon`.
+    pub monthly: Vec<f64>,
 }
 
-fn run_chunk(scn: &Scenario, seed: u64, start: u64, len: usize, keys: &[u64]) -> ChunkOut {
-    let h = scn.horizon;
-    let per_trial_monthly = MonthlyMetric::COUNT * h;
+impl Block {
+    /// Monthly values per trial and strategy.
+    pub fn per_trial_monthly(&self) -> usize {
+        MonthlyMetric::COUNT * self.horizon
+    }
+
+    /// One metric of trial `t` (relative to `start`) of strategy `s`.
+    #[inline]
+    pub fn metric(&self, t: usize, s: usize, k: usize) -> f64 {
+        self.metrics[t * self.strategies + s][k]
+    }
+
+    /// Value `j = mm * horizon + month` of the monthly series of trial `t`,
+    /// strategy `s`.
+    #[inline]
+    pub fn monthly(&self, t: usize, s: usize, j: usize) -> f64 {
+        self.monthly[(t * self.strategies + s) * self.per_trial_monthly() + j]
+    }
+}
+
+/// Simulate trials `start .. start + len` of `scn` into `block` (its
+/// buffers are reused), in parallel on the current rayon pool. Every trial
+/// seeds its own streams, so the values do not depend on how the range is
+/// cut or on the thread count.
+pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: &mut Block) {
     let ns = scn.strategies.len();
-    let mut metrics = vec![vec![[0.0; Metric::COUNT]; len]; ns];
-    let mut monthly = vec![vec![0.0; per_trial_monthly * len]; ns];
-    let mut ws = Workspace::default();
-    for i in 0..len {
-        let trial = start + i as u64;
-        let mut shared_rng = stream_rng(seed, trial, shared_key());
-        let shared = model::draw_shared(scn, &mut shared_rng);
-        for (s, strategy) in scn.strategies.iter().enumerate() {
-            let mut rng = stream_rng(seed, trial, keys[s]);
-            let out = TrialOut {
-                metrics: &mut metrics[s][i],
-                monthly: &mut monthly[s][i * per_trial_monthly..(i + 1) * per_trial_monthly],
-            };
-            model::simulate_strategy(scn, strategy, &shared, &mut rng, &mut ws, out);
+    let per = MonthlyMetric::COUNT * scn.horizon;
+    block.start = start;
+    block.len = len;
+    block.strategies = ns;
+    block.horizon = scn.horizon;
+    block.metrics.clear();
+    block.metrics.resize(len * ns, [0.0; Metric::COUNT]);
+    block.monthly.clear();
+    block.monthly.resize(len * ns * per, 0.0);
+    let keys: Vec<u64> = scn
+        .strategies
+        .iter()
+        .map(|s| strategy_key(&s.name))
+        .collect();
+    let chunk = CHUNK as usize;
+    block
+        .metrics
+        .par_chunks_mut(chunk * ns)
+        .zip(block.monthly.par_chunks_mut((chunk * ns * per).max(1)))
+        .enumerate()
+        .for_each_init(Workspace::default, |ws, (c, (metrics, monthly))| {
+            let first = start + (c * chunk) as u64;
+            for (i, row) in metrics.chunks_mut(ns).enumerate() {
+                let trial = first + i as u64;
+                let mut shared_rng = stream_rng(seed, trial, shared_key());
+                let shared = model::draw_shared(scn, &mut shared_rng);
+                for (s, (strategy, out)) in scn.strategies.iter().zip(row.iter_mut()).enumerate() {
+                    let mut rng = stream_rng(seed, trial, keys[s]);
+                    let at = (i * ns + s) * per;
+                    let out = TrialOut {
+                        metrics: out,
+                        monthly: &mut monthly[at..at + per],
+                    };
+                    model::simulate_strategy(scn, strategy, &shared, &mut rng, ws, out);
+                }
+            }
+        });
+}
+
+/// Raw-result bytes of one window of trials (per scenario simulated side by
+/// side); windows are simulated while the previous one is consumed.
+const WINDOW_BYTES: usize = 16 << 20;
+/// Most chunks in a window.
+const WINDOW_MAX_CHUNKS: usize = 64;
+
+/// Trials per window for these scenarios: a whole number of chunks, sized so
+/// that a window's raw results stay near [`WINDOW_BYTES`].
+pub fn window_trials(scns: &[&Scenario]) -> u64 {
+    let per_trial: usize = scns
+        .iter()
+        .map(|s| s.strategies.len() * (Metric::COUNT + MonthlyMetric::COUNT * s.horizon) * 8)
+        .sum();
+    let chunks = (WINDOW_BYTES / per_trial.max(1) / CHUNK as usize).clamp(1, WINDOW_MAX_CHUNKS);
+    chunks as u64 * CHUNK
+}
+
+/// Simulate trials `range` of every scenario in `scns` (same seed, so the
+/// scenarios share common random numbers trial by trial) and hand the blocks
+/// of each window to `sink` in trial order: `sink(&[block of scns[0], block
+/// of scns[1], ...])`. The next window is simulated while `sink` runs, on the
+/// current rayon pool. `progress` receives the trials finished (per window).
+/// Stops at the first error of `sink`.
+pub fn run_blocks<E: Send>(
+    scns: &[&Scenario],
+    seed: u64,
+    range: std::ops::Range<u64>,
+    progress: &(dyn Fn(u64) + Sync),
+    mut sink: impl FnMut(&[Block]) -> Result<(), E> + Send,
+) -> Result<(), E> {
+    if range.is_empty() {
+        return Ok(());
+    }
+    let window = window_trials(scns);
+    let simulate_window = |start: u64, blocks: &mut Vec<Block>| {
+        let len = (range.end - start).min(window) as usize;
+        blocks.resize_with(scns.len(), Block::default);
+        for (scn, block) in scns.iter().zip(blocks.iter_mut()) {
+            simulate_block(scn, seed, start, len, block);
+        }
+        len as u64
+    };
+    let mut current: Vec<Block> = Vec::new();
+    let mut next: Vec<Block> = Vec::new();
+    let mut start = range.start;
+    start += simulate_window(start, &mut current);
+    progress(current.first().map_or(0, |b| b.len as u64));
+    loop {
+        if start < range.end {
+            let (done, sunk) = rayon::join(|| simulate_window(start, &mut next), || sink(&current));
+            sunk?;
+            start += done;
+            progress(done);
+            std::mem::swap(&mut current, &mut next);
+        } else {
+            return sink(&current);
         }
     }
-    ChunkOut {
-        start,
-        len,
-        metrics,
-        monthly,
-    }
-}
-
-/// Memory budget for the in-memory results of one run (every trial of every
-/// metric and monthly series is kept for exact quantiles).
-pub const MEMORY_BUDGET_BYTES: u64 = 12 << 30;
-
-/// Bytes a run of `trials` trials keeps in memory (results plus the chunk
-/// copies made while reassembling them).
-pub fn estimated_bytes(scn: &Scenario, trials: u64) -> u64 {
-    let per_trial = (Metric::COUNT + MonthlyMetric::COUNT * scn.horizon) as u64 * 8;
-    trials
-        .saturating_mul(scn.strategies.len() as u64)
-        .saturating_mul(per_trial)
-        .saturating_mul(2)
-}
-
-/// The most trials that fit [`MEMORY_BUDGET_BYTES`] for this scenario.
-pub fn max_trials(scn: &Scenario) -> u64 {
-    let one = estimated_bytes(scn, 1).max(1);
-    MEMORY_BUDGET_BYTES / one
 }
 
 /// A rayon pool with `threads` workers (0 = one per core). Run [`simulate`]
@@ -191,53 +280,43 @@ pub fn simulate(
     Ok(pool.install(|| simulate_in_current_pool(scn, opts.trials, opts.seed, progress)))
 }
 
-/// [`simulate`] on the current rayon pool.
+/// [`simulate`] on the current rayon pool: every trial kept, column-major.
+/// Memory grows with `trials`; [`crate::run`] streams instead.
 pub fn simulate_in_current_pool(
     scn: &Scenario,
     trials: u64,
     seed: u64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> SimResults {
-    let keys: Vec<u64> = scn
-        .strategies
-        .iter()
-        .map(|s| strategy_key(&s.name))
-        .collect();
-    let chunks = trials.div_ceil(CHUNK);
-    let outs: Vec<ChunkOut> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let start = c * CHUNK;
-            let len = (trials - start).min(CHUNK) as usize;
-            let out = run_chunk(scn, seed, start, len, &keys);
-            progress(len as u64);
-            out
-        })
-        .collect();
-
-    // Reassemble column-major, in trial order.
     let h = scn.horizon;
     let nt = trials as usize;
-    let per_trial_monthly = MonthlyMetric::COUNT * h;
-    let mut strategies = Vec::with_capacity(scn.strategies.len());
-    for s in 0..scn.strategies.len() {
-        let mut metrics = vec![vec![0.0; nt]; Metric::COUNT];
-        let mut monthly = vec![0.0; per_trial_monthly * nt];
-        for out in &outs {
-            let base = out.start as usize;
-            for i in 0..out.len {
-                let row = &out.metrics[s][i];
-                for (k, col) in metrics.iter_mut().enumerate() {
-                    col[base + i] = row[k];
+    let per = MonthlyMetric::COUNT * h;
+    let mut strategies: Vec<StrategyResults> = (0..scn.strategies.len())
+        .map(|_| StrategyResults {
+            metrics: vec![vec![0.0; nt]; Metric::COUNT],
+            monthly: vec![0.0; per * nt],
+        })
+        .collect();
+    let collected: Result<(), std::convert::Infallible> =
+        run_blocks(&[scn], seed, 0..trials, progress, |blocks| {
+            let b = &blocks[0];
+            let base = b.start as usize;
+            for (s, res) in strategies.iter_mut().enumerate() {
+                for (k, col) in res.metrics.iter_mut().enumerate() {
+                    for t in 0..b.len {
+                        col[base + t] = b.metric(t, s, k);
+                    }
                 }
-                let src = &out.monthly[s][i * per_trial_monthly..(i + 1) * per_trial_monthly];
-                for (j, v) in src.iter().enumerate() {
-                    monthly[j * nt + base + i] = *v;
+                for j in 0..per {
+                    let col = &mut res.monthly[j * nt..(j + 1) * nt];
+                    for t in 0..b.len {
+                        col[base + t] = b.monthly(t, s, j);
+                    }
                 }
             }
-        }
-        strategies.push(StrategyResults { metrics, monthly });
-    }
+            Ok(())
+        });
+    let Ok(()) = collected;
     SimResults {
         trials,
         seed,

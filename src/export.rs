@@ -11,10 +11,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::engine::SimResults;
+use crate::engine::{Block, SimResults};
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::scenario::Scenario;
 use crate::stats::Analysis;
+use crate::whatif::WhatIf;
 
 /// Header of `summary.csv`.
 pub const SUMMARY_HEADER: [&str; 17] = [
@@ -102,8 +103,8 @@ fn csv_bytes(
         .map_err(|e| ExportError::Csv(e.into_error().into()))
 }
 
-/// `summary.csv`: one row per strategy and metric.
-pub fn summary_csv(analysis: &Analysis) -> Result<Vec<u8>, ExportError> {
+/// The rows of `summary.csv`: one per strategy and metric.
+pub fn summary_rows(analysis: &Analysis) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for st in &analysis.strategies {
         for ms in &st.metrics {
@@ -132,29 +133,84 @@ pub fn summary_csv(analysis: &Analysis) -> Result<Vec<u8>, ExportError> {
             rows.push(row);
         }
     }
-    csv_bytes(&SUMMARY_HEADER, rows)
+    rows
+}
+
+/// `summary.csv`: one row per strategy and metric.
+pub fn summary_csv(analysis: &Analysis) -> Result<Vec<u8>, ExportError> {
+    csv_bytes(&SUMMARY_HEADER, summary_rows(analysis))
+}
+
+/// The rows of `comparison.csv`: one per non-baseline strategy and metric.
+pub fn comparison_rows(analysis: &Analysis) -> Vec<Vec<String>> {
+    analysis
+        .comparisons
+        .iter()
+        .map(|c| {
+            let d = &c.diff;
+            vec![
+                analysis.strategies[c.strategy].name.clone(),
+                analysis.strategies[c.baseline].name.clone(),
+                c.metric.name().to_string(),
+                num(d.mean),
+                num(d.ci_low),
+                num(d.ci_high),
+                num(d.quantiles[0]),
+                num(d.quantiles[3]),
+                num(d.quantiles[6]),
+                num(c.p_beats.p),
+                num(c.p_beats.low),
+                num(c.p_beats.high),
+            ]
+        })
+        .collect()
 }
 
 /// `comparison.csv`: one row per non-baseline strategy and metric.
 pub fn comparison_csv(analysis: &Analysis) -> Result<Vec<u8>, ExportError> {
-    let rows = analysis.comparisons.iter().map(|c| {
-        let d = &c.diff;
+    csv_bytes(&COMPARISON_HEADER, comparison_rows(analysis))
+}
+
+/// `run.csv`: what produced the files (`key,value` rows): scenario file
+/// and name, seed, trials, quantile method, and every override applied.
+pub fn run_csv(
+    scn: &Scenario,
+    analysis: &Analysis,
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, ExportError> {
+    let mut rows = vec![
         vec![
-            analysis.strategies[c.strategy].name.clone(),
-            analysis.strategies[c.baseline].name.clone(),
-            c.metric.name().to_string(),
-            num(d.mean),
-            num(d.ci_low),
-            num(d.ci_high),
-            num(d.quantiles[0]),
-            num(d.quantiles[3]),
-            num(d.quantiles[6]),
-            num(c.p_beats.p),
-            num(c.p_beats.low),
-            num(c.p_beats.high),
-        ]
-    });
-    csv_bytes(&COMPARISON_HEADER, rows)
+            "pipesim_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ],
+        vec!["scenario_file".to_string(), scn.file.display().to_string()],
+        vec!["scenario_name".to_string(), scn.name.clone()],
+        vec!["seed".to_string(), scn.seed.to_string()],
+        vec!["trials".to_string(), analysis.trials.to_string()],
+        vec![
+            "quantiles".to_string(),
+            if analysis.quantiles_exact {
+                "exact".to_string()
+            } else {
+                format!(
+                    "sketch (relative error <= {})",
+                    crate::sketch::RELATIVE_ACCURACY
+                )
+            },
+        ],
+    ];
+    for o in &scn.overrides {
+        rows.push(vec!["override".to_string(), o.clone()]);
+    }
+    for (k, v) in extra {
+        rows.push(vec![k.to_string(), v.clone()]);
+    }
+    csv_bytes(&["key", "value"], rows)
+}
+
+/// Any rows as CSV bytes, with a header.
+pub fn csv_table(header: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>, ExportError> {
+    csv_bytes(header, rows)
 }
 
 /// `monthly.csv`: one row per strategy, month and series.
@@ -181,10 +237,15 @@ pub fn monthly_csv(scn: &Scenario, analysis: &Analysis) -> Result<Vec<u8>, Expor
     csv_bytes(&MONTHLY_HEADER, rows)
 }
 
-/// `trials.csv`: one row per trial and strategy, one column per metric.
-pub fn trials_csv(scn: &Scenario, sim: &SimResults) -> Result<Vec<u8>, ExportError> {
+/// Header of `trials.csv`: `trial`, `strategy`, then one column per metric.
+pub fn trials_header() -> Vec<&'static str> {
     let mut header = vec!["trial", "strategy"];
     header.extend(Metric::ALL.iter().map(|m| m.name()));
+    header
+}
+
+/// `trials.csv` of kept trials: one row per trial and strategy.
+pub fn trials_csv(scn: &Scenario, sim: &SimResults) -> Result<Vec<u8>, ExportError> {
     let mut rows = Vec::with_capacity(sim.trials as usize * sim.strategies.len());
     for t in 0..sim.trials as usize {
         for (st, res) in scn.strategies.iter().zip(&sim.strategies) {
@@ -193,30 +254,24 @@ pub fn trials_csv(scn: &Scenario, sim: &SimResults) -> Result<Vec<u8>, ExportErr
             rows.push(row);
         }
     }
-    csv_bytes(&header, rows)
+    csv_bytes(&trials_header(), rows)
 }
 
-/// Write `files` (name, contents) into `dir` atomically and remove the files
-/// named in `stale`: the directory is created if needed, every file goes to
-/// a temporary file first, every target is checked to be replaceable, and
-/// the renames happen only once all of that succeeded. New files get the
-/// usual permissions (0666 less the umask), not the 0600 of temporary files.
-pub fn write_atomic(
-    dir: &Path,
-    files: &[(&str, Vec<u8>)],
-    stale: &[&str],
-) -> Result<(), ExportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ExportError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut staged = Vec::with_capacity(files.len());
-    for (name, bytes) in files {
-        let target = dir.join(name);
-        let werr = |source| ExportError::Write {
-            path: target.clone(),
+/// A file being written in the output directory under a temporary name;
+/// [`commit`] renames it into place, dropping it deletes it.
+pub struct StagedFile {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl StagedFile {
+    /// Create `dir` if needed and a temporary file for `dir/name` in it.
+    pub fn new(dir: &Path, name: &str) -> Result<StagedFile, ExportError> {
+        std::fs::create_dir_all(dir).map_err(|source| ExportError::CreateDir {
+            path: dir.to_path_buf(),
             source,
-        };
+        })?;
+        let target = dir.join(name);
         let mut builder = tempfile::Builder::new();
         let prefix = format!(".{name}.");
         builder.prefix(&prefix).suffix(".tmp");
@@ -225,17 +280,106 @@ pub fn write_atomic(
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let mut tmp = builder.tempfile_in(dir).map_err(werr)?;
-        tmp.write_all(bytes).map_err(werr)?;
-        tmp.as_file().sync_all().map_err(werr)?;
-        staged.push((tmp, target));
+        let tmp = builder
+            .tempfile_in(dir)
+            .map_err(|source| ExportError::Write {
+                path: target.clone(),
+                source,
+            })?;
+        Ok(StagedFile { tmp, target })
+    }
+
+    /// A staged file with these contents.
+    pub fn with_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<StagedFile, ExportError> {
+        let mut f = StagedFile::new(dir, name)?;
+        f.tmp.write_all(bytes).map_err(|e| f.error(e))?;
+        Ok(f)
+    }
+
+    fn error(&self, source: std::io::Error) -> ExportError {
+        ExportError::Write {
+            path: self.target.clone(),
+            source,
+        }
+    }
+}
+
+/// Streams `trials.csv` rows to a staged file as windows of trials finish.
+pub struct TrialsWriter {
+    out: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    staged: StagedFile,
+    names: Vec<String>,
+}
+
+impl TrialsWriter {
+    pub fn new(dir: &Path, scn: &Scenario) -> Result<TrialsWriter, ExportError> {
+        let staged = StagedFile::new(dir, "trials.csv")?;
+        let file = staged.tmp.reopen().map_err(|e| staged.error(e))?;
+        let mut out = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+        out.write_record(trials_header())?;
+        Ok(TrialsWriter {
+            out,
+            staged,
+            names: scn.strategies.iter().map(|s| s.name.clone()).collect(),
+        })
+    }
+
+    /// Write the rows of one block.
+    pub fn write_block(&mut self, block: &Block) -> Result<(), ExportError> {
+        let mut row: Vec<String> = Vec::with_capacity(2 + Metric::COUNT);
+        for t in 0..block.len {
+            for (s, name) in self.names.iter().enumerate() {
+                row.clear();
+                row.push((block.start + t as u64).to_string());
+                row.push(name.clone());
+                row.extend((0..Metric::COUNT).map(|k| num(block.metric(t, s, k))));
+                self.out.write_record(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flush everything; the file is ready to [`commit`].
+    pub fn finish(self) -> Result<StagedFile, ExportError> {
+        let staged = self.staged;
+        let mut buf = self
+            .out
+            .into_inner()
+            .map_err(|e| ExportError::Csv(e.into_error().into()))?;
+        buf.flush().map_err(|e| staged.error(e))?;
+        Ok(staged)
+    }
+}
+
+/// Write `files` (name, contents) into `dir` atomically and remove the files
+/// named in `stale`: see [`commit`].
+pub fn write_atomic(
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    stale: &[&str],
+) -> Result<(), ExportError> {
+    let staged = files
+        .iter()
+        .map(|(name, bytes)| StagedFile::with_bytes(dir, name, bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    commit(dir, staged, stale)
+}
+
+/// Put staged files in place and remove the files named in `stale`: every
+/// file is synced, every target checked to be replaceable, and the renames
+/// happen only once all of that succeeded, so a failed run never leaves a
+/// mix of old and new files or a half-written one. New files get the usual
+/// permissions (0666 less the umask), not the 0600 of temporary files.
+pub fn commit(dir: &Path, staged: Vec<StagedFile>, stale: &[&str]) -> Result<(), ExportError> {
+    for f in &staged {
+        f.tmp.as_file().sync_all().map_err(|e| f.error(e))?;
     }
     // Refuse before replacing anything if some target cannot be replaced
     // (e.g. a directory in its place), so no run leaves a mix of old and new.
     let stale: Vec<PathBuf> = stale.iter().map(|name| dir.join(name)).collect();
     let blocked = staged
         .iter()
-        .map(|(_, target)| target)
+        .map(|f| &f.target)
         .chain(&stale)
         .find(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()));
     if let Some(path) = blocked {
@@ -247,7 +391,7 @@ pub fn write_atomic(
             ),
         });
     }
-    for (tmp, target) in staged {
+    for StagedFile { tmp, target } in staged {
         tmp.persist(&target).map_err(|e| ExportError::Write {
             path: target.clone(),
             source: e.error,
@@ -261,6 +405,192 @@ pub fn write_atomic(
         }
     }
     Ok(())
+}
+
+/// Write one file atomically (temporary file in the same directory, then
+/// rename).
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| ExportError::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+        })?;
+    let staged = StagedFile::with_bytes(dir, &name, bytes)?;
+    commit(dir, vec![staged], &[])
+}
+
+/// Header of a what-if CSV.
+pub const WHATIF_HEADER: [&str; 16] = [
+    "strategy",
+    "metric",
+    "trials",
+    "plan_mean",
+    "changed_mean",
+    "change_mean",
+    "change_ci_low",
+    "change_ci_high",
+    "change_pct",
+    "change_p5",
+    "change_p50",
+    "change_p95",
+    "p_better",
+    "p_better_ci_low",
+    "p_better_ci_high",
+    "p_worse",
+];
+
+/// What-if rows: one per strategy and metric.
+pub fn whatif_rows(w: &WhatIf) -> Vec<Vec<String>> {
+    w.rows
+        .iter()
+        .map(|r| {
+            let c = &r.change;
+            vec![
+                w.strategies[r.strategy].clone(),
+                r.metric.name().to_string(),
+                w.trials.to_string(),
+                num(r.plan_mean),
+                num(r.changed_mean),
+                num(c.mean),
+                num(c.ci_low),
+                num(c.ci_high),
+                num(r.change_pct()),
+                num(c.quantiles[0]),
+                num(c.quantiles[3]),
+                num(c.quantiles[6]),
+                num(r.p_better.p),
+                num(r.p_better.low),
+                num(r.p_better.high),
+                num(r.p_worse.p),
+            ]
+        })
+        .collect()
+}
+
+/// A number for JSON: `null` when undefined.
+fn jnum(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::Value::from(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+fn summary_json(s: &crate::stats::Summary) -> serde_json::Value {
+    let mut q = serde_json::Map::new();
+    for (v, (_, name)) in s.quantiles.iter().zip(crate::stats::QUANTILES) {
+        q.insert(name.to_string(), jnum(*v));
+    }
+    serde_json::json!({
+        "trials": s.n,
+        "mean": jnum(s.mean),
+        "sd": jnum(s.sd),
+        "se": jnum(s.se),
+        "mean_ci": [jnum(s.ci_low), jnum(s.ci_high)],
+        "quantiles": q,
+        "interval": [jnum(s.interval_low), jnum(s.interval_high)],
+    })
+}
+
+fn prop_json(p: &crate::stats::Proportion) -> serde_json::Value {
+    serde_json::json!({ "p": jnum(p.p), "ci": [jnum(p.low), jnum(p.high)] })
+}
+
+/// The whole result of a run as JSON (for `run --format json`).
+pub fn analysis_json(
+    scn: &Scenario,
+    a: &Analysis,
+    precision: Option<&crate::runner::PrecisionReached>,
+) -> serde_json::Value {
+    let strategies: Vec<serde_json::Value> = a
+        .strategies
+        .iter()
+        .map(|st| {
+            let mut metrics = serde_json::Map::new();
+            for ms in &st.metrics {
+                let mut v = summary_json(&ms.summary);
+                if let (Some((t, p)), Some(obj)) = (&ms.target, v.as_object_mut()) {
+                    obj.insert("target".into(), jnum(*t));
+                    obj.insert("p_target".into(), prop_json(p));
+                }
+                metrics.insert(ms.metric.name().to_string(), v);
+            }
+            serde_json::json!({
+                "name": st.name,
+                "label": st.label,
+                "cac": jnum(st.cac),
+                "metrics": metrics,
+            })
+        })
+        .collect();
+    let comparisons: Vec<serde_json::Value> = a
+        .comparisons
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "strategy": a.strategies[c.strategy].name,
+                "baseline": a.strategies[c.baseline].name,
+                "metric": c.metric.name(),
+                "diff": summary_json(&c.diff),
+                "p_beats": prop_json(&c.p_beats),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": scn.name,
+        "file": scn.file.display().to_string(),
+        "seed": scn.seed,
+        "trials": a.trials,
+        "ci": a.ci,
+        "interval": a.interval,
+        "overrides": scn.overrides,
+        "quantiles": if a.quantiles_exact { "exact" } else { "sketch" },
+        "precision": precision.map(|p| serde_json::json!({
+            "metric": p.metric.name(),
+            "target": p.target,
+            "reached": jnum(p.worst),
+            "met": p.met,
+        })),
+        "baseline": a.strategies[a.baseline].name,
+        "strategies": strategies,
+        "comparisons": comparisons,
+        "warnings": a.warnings,
+    })
+}
+
+/// A what-if as JSON.
+pub fn whatif_json(scn: &Scenario, w: &WhatIf) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = w
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "strategy": w.strategies[r.strategy],
+                "metric": r.metric.name(),
+                "plan_mean": jnum(r.plan_mean),
+                "changed_mean": jnum(r.changed_mean),
+                "change": summary_json(&r.change),
+                "change_pct": jnum(r.change_pct()),
+                "p_better": prop_json(&r.p_better),
+                "p_worse": prop_json(&r.p_worse),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": scn.name,
+        "file": scn.file.display().to_string(),
+        "seed": w.seed,
+        "trials": w.trials,
+        "ci": w.ci,
+        "changes": scn.overrides,
+        "rows": rows,
+    })
 }
 
 #[cfg(test)]

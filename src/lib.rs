@@ -22,13 +22,18 @@
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN as well (as rand_distr does).
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod accum;
 pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod export;
 pub mod metrics;
 pub mod model;
+pub mod overrides;
 pub mod report;
+pub mod runner;
 pub mod sampling;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
+pub mod whatif;

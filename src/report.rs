@@ -12,6 +12,8 @@ use crate::dist::Dist;
 use crate::metrics::Metric;
 use crate::scenario::{Param, Scenario, Volume};
 use crate::stats::{Analysis, Proportion, StrategyStats};
+use crate::sweep::{Axis, Objective, best_point, crossovers};
+use crate::whatif::WhatIf;
 
 /// Metrics shown in the terminal report, in order.
 pub const KEY_METRICS: [Metric; 9] = [
@@ -110,6 +112,16 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
         thousands(a.trials as f64),
         scn.seed
     );
+    for ov in &scn.overrides {
+        let _ = writeln!(o, "changed: {ov}");
+    }
+    if !a.quantiles_exact {
+        let _ = writeln!(
+            o,
+            "quantiles and intervals from a quantile sketch (relative error <= {}%); means and CIs exact",
+            100.0 * crate::sketch::RELATIVE_ACCURACY
+        );
+    }
     let _ = writeln!(
         o,
         "mean ± half-width of the {ci} CI of the mean (Monte Carlo precision); {iv} of outcomes fall in the interval"
@@ -193,6 +205,191 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
         }
     }
     let _ = writeln!(o, "\n{}", answer(scn, a));
+    o
+}
+
+/// Render a what-if: per strategy, how the key metrics move.
+pub fn render_whatif(scn: &Scenario, w: &WhatIf) -> String {
+    let mut o = String::new();
+    let ci = level(w.ci);
+    let _ = writeln!(o, "{}: what-if against the plan", scn.name);
+    for ov in &scn.overrides {
+        let _ = writeln!(o, "changed: {ov}");
+    }
+    let _ = writeln!(
+        o,
+        "{} trials, seed {}, same random numbers for plan and change (paired, change = changed − plan)",
+        thousands(w.trials as f64),
+        w.seed
+    );
+    for (s, name) in w.strategies.iter().enumerate() {
+        let _ = writeln!(o, "\n{name}");
+        let _ = writeln!(
+            o,
+            "  {:<18} {:>14} {:>14} {:>38} {:>8}   {:>24}",
+            "metric",
+            "plan",
+            "changed",
+            format!("change [{ci} CI]"),
+            "change",
+            format!("P(better) [{ci} CI]")
+        );
+        for m in KEY_METRICS {
+            let Some(r) = w.rows.iter().find(|r| r.strategy == s && r.metric == m) else {
+                continue;
+            };
+            let c = &r.change;
+            let pct_change = r.change_pct();
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>14} {:>14} {:>38} {:>8}   {:>24}",
+                m.name(),
+                fmt_value(m, r.plan_mean),
+                fmt_value(m, r.changed_mean),
+                format!(
+                    "{} [{}, {}]",
+                    signed(m, c.mean),
+                    signed(m, c.ci_low),
+                    signed(m, c.ci_high)
+                ),
+                if m == Metric::Roi {
+                    // a ratio already: its change is in percentage points
+                    format!("{:+.1}pp", 100.0 * c.mean)
+                } else if pct_change.is_finite() {
+                    format!("{:+.1}%", 100.0 * pct_change)
+                } else {
+                    "n/a".to_string()
+                },
+                prop(&r.p_better)
+            );
+        }
+        let unchanged = w
+            .rows
+            .iter()
+            .filter(|r| r.strategy == s)
+            .all(|r| r.change.mean == 0.0 && r.change.sd == 0.0);
+        if unchanged {
+            let _ = writeln!(o, "  (unchanged in every trial)");
+        }
+    }
+    o
+}
+
+/// Render a sweep's outcome: the objective per point and strategy, the best
+/// point of each strategy and where strategies cross.
+pub fn render_sweep(
+    scn: &Scenario,
+    axes: &[Axis],
+    points: &[Vec<usize>],
+    analyses: &[Analysis],
+    objective: Objective,
+) -> String {
+    let mut o = String::new();
+    let names: Vec<&str> = scn.strategies.iter().map(|s| s.name.as_str()).collect();
+    let _ = writeln!(
+        o,
+        "{}: sweep of {} points, {} trials each, seed {} (same random numbers at every point)",
+        scn.name,
+        points.len(),
+        thousands(analyses.first().map_or(0.0, |a| a.trials as f64)),
+        scn.seed
+    );
+    for ov in &scn.overrides {
+        let _ = writeln!(o, "changed at every point: {ov}");
+    }
+    let _ = writeln!(o, "objective: {objective}\n");
+    let fmt_obj = |x: f64| match objective {
+        Objective::Mean(m) => fmt_value(m, x),
+        Objective::PTarget(_) => {
+            if x.is_finite() {
+                pct(x)
+            } else {
+                "n/a".to_string()
+            }
+        }
+    };
+    let mut header = format!("  {:>5}", "point");
+    for a in axes {
+        let _ = write!(header, " {:>18}", a.column());
+    }
+    for n in &names {
+        let _ = write!(header, " {n:>16}");
+    }
+    let _ = writeln!(o, "{header}");
+    for (p, (idx, a)) in points.iter().zip(analyses).enumerate() {
+        let mut line = format!("  {p:>5}");
+        for (axis, &i) in axes.iter().zip(idx) {
+            let _ = write!(line, " {:>18}", axis.values[i]);
+        }
+        for s in 0..names.len() {
+            let _ = write!(line, " {:>16}", fmt_obj(objective.value(a, s)));
+        }
+        let _ = writeln!(o, "{line}");
+    }
+    let _ = writeln!(o);
+    let point_text = |p: usize| {
+        axes.iter()
+            .zip(&points[p])
+            .map(|(a, &i)| format!("{}={}", a.column(), a.values[i]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (s, n) in names.iter().enumerate() {
+        match best_point(analyses, objective, s) {
+            Some(p) => {
+                let _ = writeln!(
+                    o,
+                    "best for {n}: point {p} ({}): {}",
+                    point_text(p),
+                    fmt_obj(objective.value(&analyses[p], s))
+                );
+            }
+            None => {
+                let _ = writeln!(o, "best for {n}: objective undefined at every point");
+            }
+        }
+    }
+    if names.len() > 1 {
+        let cross = crossovers(axes, points, analyses, objective, scn.baseline, names.len());
+        let base = names[scn.baseline];
+        if cross.is_empty() {
+            let _ = writeln!(
+                o,
+                "no crossover: along {} no strategy changes side against {base}",
+                axes.first().map_or(String::new(), Axis::column)
+            );
+        }
+        for c in cross {
+            let n = names[c.strategy];
+            let (lead_before, lead_after) = if objective.higher_is_better() {
+                (c.diff_from > 0.0, c.diff_to > 0.0)
+            } else {
+                (c.diff_from < 0.0, c.diff_to < 0.0)
+            };
+            let verb = match (lead_before, lead_after) {
+                (false, true) => format!("{n} overtakes {base}"),
+                (true, false) => format!("{base} overtakes {n}"),
+                _ => format!("{n} and {base} swap"),
+            };
+            let at =
+                c.at.map(|x| {
+                    format!(
+                        " at about {} = {}",
+                        axes[0].column(),
+                        (x * 1e6).round() / 1e6
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "crossover: {verb}{at}, between point {} ({}) and point {} ({})",
+                c.from_point,
+                point_text(c.from_point),
+                c.to_point,
+                point_text(c.to_point)
+            );
+        }
+    }
     o
 }
 

@@ -252,6 +252,8 @@ pub struct Scenario {
     pub sales: Option<Sales>,
     pub funnel: Funnel,
     pub strategies: Vec<Strategy>,
+    /// Command-line overrides applied, as given (`--set sales.reps=8`).
+    pub overrides: Vec<String>,
 }
 
 // ---------------------------------------------------------------- loading
@@ -440,6 +442,7 @@ impl Scenario {
             sales,
             funnel,
             strategies,
+            overrides: Vec::new(),
         })
     }
 
@@ -480,6 +483,25 @@ pub fn parse_raw(text: &str, file: &Path) -> Result<RawScenario, ScenarioError> 
             },
             value: None,
             message: plain_serde_message(inner.message()),
+        }
+    })
+}
+
+/// Deserialize an already-parsed TOML document (after `--set` edits) into
+/// the raw format. Paths are tracked; line numbers are not available.
+pub fn raw_from_table(doc: toml::Table, file: &Path) -> Result<RawScenario, ScenarioError> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        ScenarioError::Field {
+            file: file.to_path_buf(),
+            line: None,
+            path: if path == "." {
+                "(top level)".to_string()
+            } else {
+                path
+            },
+            value: None,
+            message: plain_serde_message(e.inner().message()),
         }
     })
 }

@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
+use crate::accum::{Accumulator, SeriesAcc, Source};
 use crate::engine::SimResults;
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::scenario::Scenario;
@@ -218,6 +219,8 @@ pub struct Analysis {
     pub comparisons: Vec<Comparison>,
     /// Things the user should know (e.g. an ROI row left out).
     pub warnings: Vec<String>,
+    /// Quantiles exact (all trials kept) or from the quantile sketch.
+    pub quantiles_exact: bool,
 }
 
 impl Analysis {
@@ -229,37 +232,103 @@ impl Analysis {
     }
 }
 
-/// Is `metric` reportable for this strategy (ROI needs a positive cost in
-/// every trial)?
-fn available(values: &[f64]) -> bool {
-    values.iter().all(|x| x.is_finite())
+/// The series a run accumulates: per strategy its metrics (with targets),
+/// per strategy its monthly values, then per non-baseline strategy the
+/// paired difference to the baseline on each metric.
+pub fn run_sources(scn: &Scenario) -> Vec<(Source, Option<f64>)> {
+    let ns = scn.strategies.len();
+    let per = MonthlyMetric::COUNT * scn.horizon;
+    let mut out = Vec::new();
+    for s in 0..ns {
+        for m in Metric::ALL {
+            out.push((
+                Source::Metric {
+                    b: 0,
+                    s,
+                    k: m.index(),
+                },
+                scn.target(m),
+            ));
+        }
+    }
+    for s in 0..ns {
+        out.extend((0..per).map(|j| (Source::Monthly { b: 0, s, j }, None)));
+    }
+    for s in (0..ns).filter(|s| *s != scn.baseline) {
+        for m in Metric::ALL {
+            out.push((
+                Source::Diff {
+                    b: 0,
+                    s,
+                    base_b: 0,
+                    base_s: scn.baseline,
+                    k: m.index(),
+                },
+                None,
+            ));
+        }
+    }
+    out
 }
 
-/// Compute every statistic of a run. Uses the current rayon pool.
+/// Compute every statistic of a run from its kept trials (exact quantiles).
+/// Uses the current rayon pool.
 pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
+    let n = sim.trials as usize;
+    let series: Vec<SeriesAcc> = run_sources(scn)
+        .into_par_iter()
+        .map(|(source, target)| {
+            let values: Vec<f64> = match source {
+                Source::Metric { s, k, .. } => sim.strategies[s].metrics[k].clone(),
+                Source::Monthly { s, j, .. } => {
+                    sim.strategies[s].monthly[j * n..(j + 1) * n].to_vec()
+                }
+                Source::Diff { s, base_s, k, .. } => sim.strategies[s].metrics[k]
+                    .iter()
+                    .zip(&sim.strategies[base_s].metrics[k])
+                    .map(|(a, b)| a - b)
+                    .collect(),
+            };
+            SeriesAcc::from_values(source, target, &values)
+        })
+        .collect();
+    analyze_acc(scn, &Accumulator::from_series(series, sim.trials))
+}
+
+/// Compute every statistic of a run from its accumulated series (see
+/// [`run_sources`]). Uses the current rayon pool.
+pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
     let (ci, interval) = (scn.ci, scn.interval);
-    let n = sim.trials;
+    let n = acc.trials();
     let mut warnings = Vec::new();
+    let series = |source: Source| acc.get(source);
+    let metric_series = |s: usize, m: Metric| {
+        series(Source::Metric {
+            b: 0,
+            s,
+            k: m.index(),
+        })
+    };
+    let available = |s: usize, m: Metric| metric_series(s, m).is_some_and(SeriesAcc::all_finite);
 
     let strategies: Vec<StrategyStats> = scn
         .strategies
         .iter()
-        .zip(&sim.strategies)
-        .map(|(st, res)| {
+        .enumerate()
+        .map(|(s, st)| {
             let metrics: Vec<MetricStats> = Metric::ALL
                 .par_iter()
-                .filter(|m| available(res.metric(**m)))
-                .map(|&m| {
-                    let xs = res.metric(m);
-                    let target = scn.target(m).map(|t| {
-                        let k = xs.iter().filter(|x| **x >= t).count() as u64;
-                        (t, wilson(k, n, ci))
-                    });
-                    MetricStats {
+                .filter(|m| available(s, **m))
+                .filter_map(|&m| {
+                    let a = metric_series(s, m)?;
+                    let target = scn
+                        .target(m)
+                        .map(|t| (t, wilson(a.n_at_or_above_target(), n, ci)));
+                    Some(MetricStats {
                         metric: m,
-                        summary: summarize(xs, ci, interval),
+                        summary: a.summary(ci, interval),
                         target,
-                    }
+                    })
                 })
                 .collect();
             let mean_of = |m: Metric| {
@@ -272,16 +341,27 @@ pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
                 (Some(c), Some(w)) if w > 0.0 => c / w,
                 _ => f64::NAN,
             };
-            let h = sim.horizon;
+            let h = scn.horizon;
             let monthly = MonthlyMetric::ALL
                 .iter()
                 .map(|&mm| {
                     (0..h)
                         .into_par_iter()
                         .map(|month| {
-                            let start = (mm.index() * h + month) * n as usize;
-                            let xs = &res.monthly[start..start + n as usize];
-                            monthly_point(xs)
+                            let j = mm.index() * h + month;
+                            match series(Source::Monthly { b: 0, s, j }) {
+                                Some(a) => {
+                                    let (mean, [p5, p50, p95]) =
+                                        a.mean_and_quantiles([0.05, 0.50, 0.95]);
+                                    MonthlyPoint { mean, p5, p50, p95 }
+                                }
+                                None => MonthlyPoint {
+                                    mean: f64::NAN,
+                                    p5: f64::NAN,
+                                    p50: f64::NAN,
+                                    p95: f64::NAN,
+                                },
+                            }
                         })
                         .collect()
                 })
@@ -295,9 +375,8 @@ pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
             }
         })
         .collect();
-
-    for (st, res) in strategies.iter().zip(&sim.strategies) {
-        if !available(res.metric(Metric::Roi)) {
+    for (s, st) in scn.strategies.iter().enumerate() {
+        if !available(s, Metric::Roi) {
             warnings.push(format!(
                 "strategy '{}': some trials have zero cost, so roi is undefined and its row is left out",
                 st.name
@@ -307,37 +386,25 @@ pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
 
     let base = scn.baseline;
     let mut comparisons = Vec::new();
-    for s in 0..sim.strategies.len() {
-        if s == base {
-            continue;
-        }
+    for s in (0..scn.strategies.len()).filter(|s| *s != base) {
         let found: Vec<Comparison> = Metric::ALL
             .par_iter()
-            .filter(|m| {
-                available(sim.strategies[s].metric(**m))
-                    && available(sim.strategies[base].metric(**m))
-            })
-            .map(|&m| {
-                let a = sim.strategies[s].metric(m);
-                let b = sim.strategies[base].metric(m);
-                let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-                let wins = d
-                    .iter()
-                    .filter(|x| {
-                        if m.lower_is_better() {
-                            **x < 0.0
-                        } else {
-                            **x > 0.0
-                        }
-                    })
-                    .count() as u64;
-                Comparison {
+            .filter(|m| available(s, **m) && available(base, **m))
+            .filter_map(|&m| {
+                let d = series(Source::Diff {
+                    b: 0,
+                    s,
+                    base_b: 0,
+                    base_s: base,
+                    k: m.index(),
+                })?;
+                Some(Comparison {
                     strategy: s,
                     baseline: base,
                     metric: m,
-                    diff: summarize(&d, ci, interval),
-                    p_beats: wilson(wins, n, ci),
-                }
+                    diff: d.summary(ci, interval),
+                    p_beats: wilson(better_count(d, m), n, ci),
+                })
             })
             .collect();
         comparisons.extend(found);
@@ -351,18 +418,16 @@ pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
         strategies,
         comparisons,
         warnings,
+        quantiles_exact: acc.exact(),
     }
 }
 
-fn monthly_point(xs: &[f64]) -> MonthlyPoint {
-    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-    let mut sorted = xs.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
-    MonthlyPoint {
-        mean,
-        p5: quantile_sorted(&sorted, 0.05),
-        p50: quantile_sorted(&sorted, 0.50),
-        p95: quantile_sorted(&sorted, 0.95),
+/// Trials where a difference is strictly better in the metric's direction.
+pub fn better_count(diff: &SeriesAcc, m: Metric) -> u64 {
+    if m.lower_is_better() {
+        diff.n_negative()
+    } else {
+        diff.n_positive()
     }
 }
 

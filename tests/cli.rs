@@ -8,19 +8,17 @@
 //! `tests/fixtures/scenario-format.toml` by one small text edit, so each
 //! case differs from a known-good file in exactly the way it names.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-// ------------------------------------------------------------------ helpers
+use common::{FIXTURE, pipesim, pipesim_ok, read_csv, tmp, write};
 
-/// The reference scenario (MODEL.md's format, by example).
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/scenario-format.toml"
-);
+// ------------------------------------------------------------------ helpers
 
 /// Metric names of MODEL.md's "Outputs per trial and strategy" table.
 const METRICS: [&str; 12] = [
@@ -51,53 +49,6 @@ const MONTHLY_SERIES: [&str; 6] = [
 /// The fixture's strategies, baseline first.
 const STRATEGIES: [&str; 2] = ["volume", "quality"];
 
-/// Run the binary with `args`; returns (exit code, stdout, stderr).
-fn pipesim<I, S>(args: I) -> (i32, String, String)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let out = Command::new(env!("CARGO_BIN_EXE_pipesim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot start the pipesim binary");
-    let code = out
-        .status
-        .code()
-        .unwrap_or_else(|| panic!("pipesim was killed by a signal: {:?}", out.status));
-    (
-        code,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Run the binary and require exit code 0.
-fn pipesim_ok<I, S>(args: I) -> (String, String)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let args: Vec<_> = args
-        .into_iter()
-        .map(|a| a.as_ref().to_os_string())
-        .collect();
-    let (code, stdout, stderr) = pipesim(&args);
-    assert_eq!(code, 0, "pipesim {args:?} failed\nstderr:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (stdout, stderr)
-}
-
-/// A fresh temporary directory, removed when dropped.
-fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("pipesim-cli-")
-        .tempdir_in(std::env::temp_dir())
-        .expect("cannot create a temporary directory")
-}
-
 fn fixture_text() -> String {
     std::fs::read_to_string(FIXTURE).expect("cannot read the fixture")
 }
@@ -111,35 +62,6 @@ fn edit(text: &str, from: &str, to: &str) -> String {
         "{from:?} occurs {n} times in the scenario, expected once"
     );
     text.replacen(from, to, 1)
-}
-
-/// Write `text` to `dir/name` and return the path.
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("cannot write a test scenario");
-    path
-}
-
-/// A CSV file as its header and rows of strings.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let header = r
-        .headers()
-        .expect("CSV header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            rec.unwrap_or_else(|e| panic!("bad record in {}: {e}", path.display()))
-                .iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    (header, rows)
 }
 
 /// A numeric cell: a plain decimal (no exponent) that parses to a finite f64.
@@ -591,7 +513,13 @@ fn csv_files_have_the_documented_format() {
     names.sort();
     assert_eq!(
         names,
-        ["comparison.csv", "monthly.csv", "summary.csv", "trials.csv"],
+        [
+            "comparison.csv",
+            "monthly.csv",
+            "run.csv",
+            "summary.csv",
+            "trials.csv"
+        ],
         "unexpected files in the output directory"
     );
     let metric_set: BTreeSet<&str> = METRICS.into_iter().collect();

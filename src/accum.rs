@@ -1,0 +1,328 @@
+//! Streaming accumulation of trial results, so a run's memory does not grow
+//! with its trial count.
+//!
+//! A run is a set of *series* — one metric of one strategy, one month of one
+//! monthly series, or the paired difference of two strategies (or of two
+//! scenarios, for what-ifs) on one metric. Each [`SeriesAcc`] keeps, exactly
+//! and in trial order: the count, Welford's mean and sum of squared
+//! deviations, the count at or above a target, and the counts of strictly
+//! positive and negative values (for P(beats)). Quantiles are exact while
+//! every value of every series fits [`EXACT_BUDGET_BYTES`]; beyond that the
+//! accumulator switches for good to a [`QuantileSketch`] per series, whose
+//! error bound is documented in [`crate::sketch`].
+//!
+//! Series are updated in parallel (one task per series, each task walking
+//! the window's trials in order), so results are identical for any thread
+//! count. In exact mode the mean and sd are computed two-pass from the kept
+//! values at the end, exactly as [`crate::stats::summarize`] does.
+
+use rayon::prelude::*;
+
+use crate::engine::Block;
+use crate::sketch::QuantileSketch;
+use crate::stats::{self, Summary};
+
+/// Memory allowed for exact quantiles: every value of every series kept.
+pub const EXACT_BUDGET_BYTES: u64 = 256 << 20;
+
+/// Where a series takes its value from, in the blocks of a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Metric `k` of strategy `s` in block `b`.
+    Metric { b: usize, s: usize, k: usize },
+    /// Monthly value `j = mm * horizon + month` of strategy `s` in block `b`.
+    Monthly { b: usize, s: usize, j: usize },
+    /// Metric `k`: strategy `s` of block `b` minus strategy `base_s` of
+    /// block `base_b`.
+    Diff {
+        b: usize,
+        s: usize,
+        base_b: usize,
+        base_s: usize,
+        k: usize,
+    },
+}
+
+impl Source {
+    #[inline]
+    fn value(self, blocks: &[Block], t: usize) -> f64 {
+        match self {
+            Source::Metric { b, s, k } => blocks[b].metric(t, s, k),
+            Source::Monthly { b, s, j } => blocks[b].monthly(t, s, j),
+            Source::Diff {
+                b,
+                s,
+                base_b,
+                base_s,
+                k,
+            } => blocks[b].metric(t, s, k) - blocks[base_b].metric(t, base_s, k),
+        }
+    }
+}
+
+/// Quantile storage of one series.
+#[derive(Debug, Clone)]
+enum Store {
+    Exact(Vec<f64>),
+    Sketch(Box<QuantileSketch>),
+}
+
+/// Everything kept about one series.
+#[derive(Debug, Clone)]
+pub struct SeriesAcc {
+    pub source: Source,
+    n: u64,
+    /// Welford state over the finite values (sketch mode only; exact mode
+    /// computes moments from the kept values).
+    mean: f64,
+    m2: f64,
+    /// Non-finite values seen (an undefined ROI when a trial cost 0).
+    non_finite: u64,
+    target: Option<f64>,
+    n_ge: u64,
+    n_pos: u64,
+    n_neg: u64,
+    store: Store,
+}
+
+impl SeriesAcc {
+    fn new(source: Source, target: Option<f64>, exact: bool) -> SeriesAcc {
+        SeriesAcc {
+            source,
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+            non_finite: 0,
+            target,
+            n_ge: 0,
+            n_pos: 0,
+            n_neg: 0,
+            store: if exact {
+                Store::Exact(Vec::new())
+            } else {
+                Store::Sketch(Box::new(QuantileSketch::new()))
+            },
+        }
+    }
+
+    /// A series from all its values at once (exact).
+    pub fn from_values(source: Source, target: Option<f64>, values: &[f64]) -> SeriesAcc {
+        let mut acc = SeriesAcc::new(source, target, true);
+        for &x in values {
+            acc.push(x);
+        }
+        acc
+    }
+
+    #[inline]
+    fn push(&mut self, x: f64) {
+        self.n += 1;
+        if let Some(t) = self.target {
+            self.n_ge += u64::from(x >= t);
+        }
+        self.n_pos += u64::from(x > 0.0);
+        self.n_neg += u64::from(x < 0.0);
+        match &mut self.store {
+            Store::Exact(v) => v.push(x),
+            Store::Sketch(sk) => {
+                if x.is_finite() {
+                    let k = (self.n - self.non_finite) as f64;
+                    let d = x - self.mean;
+                    self.mean += d / k;
+                    self.m2 += d * (x - self.mean);
+                    sk.insert(x);
+                } else {
+                    self.non_finite += 1;
+                }
+            }
+        }
+    }
+
+    /// Switch from exact values to a sketch, replaying the values in order.
+    fn switch_to_sketch(&mut self) {
+        if let Store::Exact(values) = &mut self.store {
+            let values = std::mem::take(values);
+            let (n, n_ge, n_pos, n_neg) = (self.n, self.n_ge, self.n_pos, self.n_neg);
+            *self = SeriesAcc::new(self.source, self.target, false);
+            for x in values {
+                self.push(x);
+            }
+            debug_assert_eq!(
+                (n, n_ge, n_pos, n_neg),
+                (self.n, self.n_ge, self.n_pos, self.n_neg)
+            );
+        }
+    }
+
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// Are all values finite (is the metric defined in every trial)?
+    pub fn all_finite(&self) -> bool {
+        match &self.store {
+            Store::Exact(v) => v.iter().all(|x| x.is_finite()),
+            Store::Sketch(_) => self.non_finite == 0,
+        }
+    }
+
+    /// Trials with a value ≥ the target.
+    pub fn n_at_or_above_target(&self) -> u64 {
+        self.n_ge
+    }
+
+    /// Trials with a value > 0 and < 0.
+    pub fn n_positive(&self) -> u64 {
+        self.n_pos
+    }
+    pub fn n_negative(&self) -> u64 {
+        self.n_neg
+    }
+
+    /// Are the quantiles exact (or from the sketch)?
+    pub fn exact(&self) -> bool {
+        matches!(self.store, Store::Exact(_))
+    }
+
+    /// Mean and standard error of the mean (no quantiles: cheap).
+    pub fn mean_se(&self) -> (f64, f64) {
+        let (mean, sd, n) = match &self.store {
+            Store::Exact(v) => {
+                let (mean, sd) = stats::mean_sd(v);
+                (mean, sd, v.len() as f64)
+            }
+            Store::Sketch(_) => {
+                let n = (self.n - self.non_finite) as f64;
+                let sd = if n > 1.0 {
+                    (self.m2 / (n - 1.0)).sqrt()
+                } else {
+                    0.0
+                };
+                (self.mean, sd, n)
+            }
+        };
+        (mean, sd / n.sqrt())
+    }
+
+    /// Mean, sd, CI of the mean, quantiles and outcome interval.
+    pub fn summary(&self, ci: f64, interval: f64) -> Summary {
+        match &self.store {
+            Store::Exact(v) => stats::summarize(v, ci, interval),
+            Store::Sketch(sk) => {
+                let n = self.n - self.non_finite;
+                let sd = if n > 1 {
+                    (self.m2 / (n - 1) as f64).sqrt()
+                } else {
+                    0.0
+                };
+                let se = sd / (n as f64).sqrt();
+                let t = stats::t_quantile(0.5 + 0.5 * ci, (n.max(2) - 1) as f64);
+                let mut quantiles = [0.0; 7];
+                for (q, (p, _)) in quantiles.iter_mut().zip(stats::QUANTILES) {
+                    *q = sk.quantile(p);
+                }
+                let tail = 0.5 * (1.0 - interval);
+                Summary {
+                    n,
+                    mean: self.mean,
+                    sd,
+                    se,
+                    ci_low: self.mean - t * se,
+                    ci_high: self.mean + t * se,
+                    quantiles,
+                    interval_low: sk.quantile(tail),
+                    interval_high: sk.quantile(1.0 - tail),
+                }
+            }
+        }
+    }
+
+    /// Mean and quantiles `ps` (for monthly series, which report fewer).
+    pub fn mean_and_quantiles<const N: usize>(&self, ps: [f64; N]) -> (f64, [f64; N]) {
+        match &self.store {
+            Store::Exact(v) => {
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                let mut sorted = v.clone();
+                sorted.sort_unstable_by(f64::total_cmp);
+                (mean, ps.map(|p| stats::quantile_sorted(&sorted, p)))
+            }
+            Store::Sketch(sk) => (self.mean, ps.map(|p| sk.quantile(p))),
+        }
+    }
+}
+
+/// The series of a run or a what-if, fed window by window.
+#[derive(Debug, Clone)]
+pub struct Accumulator {
+    pub series: Vec<SeriesAcc>,
+    trials: u64,
+    exact: bool,
+}
+
+impl Accumulator {
+    /// Series from `(source, target)` pairs, for a run of `planned` trials
+    /// (`None` if not known in advance): exact quantiles if every value fits
+    /// [`EXACT_BUDGET_BYTES`], else sketches from the start.
+    pub fn new(sources: Vec<(Source, Option<f64>)>, planned: Option<u64>) -> Accumulator {
+        let exact = planned.is_none_or(|n| fits(sources.len(), n));
+        Accumulator {
+            series: sources
+                .into_iter()
+                .map(|(s, t)| SeriesAcc::new(s, t, exact))
+                .collect(),
+            trials: 0,
+            exact,
+        }
+    }
+
+    /// An exact accumulator over series already complete.
+    pub fn from_series(series: Vec<SeriesAcc>, trials: u64) -> Accumulator {
+        Accumulator {
+            series,
+            trials,
+            exact: true,
+        }
+    }
+
+    pub fn trials(&self) -> u64 {
+        self.trials
+    }
+
+    /// Are quantiles exact?
+    pub fn exact(&self) -> bool {
+        self.exact
+    }
+
+    /// Prepare for `more` trials: switch to sketches if exact storage would
+    /// exceed the budget.
+    pub fn reserve(&mut self, more: u64) {
+        if self.exact && !fits(self.series.len(), self.trials + more) {
+            self.series.par_iter_mut().for_each(SeriesAcc::switch_to_sketch);
+            self.exact = false;
+        }
+    }
+
+    /// Add one window (one block per scenario, same trials).
+    pub fn push(&mut self, blocks: &[Block]) {
+        let len = blocks.first().map_or(0, |b| b.len);
+        self.reserve(len as u64);
+        self.series.par_iter_mut().for_each(|acc| {
+            if let Store::Exact(v) = &mut acc.store {
+                v.reserve(len);
+            }
+            for t in 0..len {
+                acc.push(acc.source.value(blocks, t));
+            }
+        });
+        self.trials += len as u64;
+    }
+
+    /// The series with this source.
+    pub fn get(&self, source: Source) -> Option<&SeriesAcc> {
+        self.series.iter().find(|a| a.source == source)
+    }
+}
+
+fn fits(series: usize, trials: u64) -> bool {
+    (series as u64).saturating_mul(trials).saturating_mul(8) <= EXACT_BUDGET_BYTES
+}

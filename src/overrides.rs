@@ -1,0 +1,520 @@
+//! Command-line changes to a scenario: `--set PATH=VALUE` and
+//! `--scale PATH=FACTOR`, for board what-ifs without editing files.
+//!
+//! Paths use the syntax error messages use: `sales.reps`,
+//! `strategy.quality.channel[0].spend_per_month`,
+//! `strategy.volume.channel[1].conversion.sql`, `market.demand`.
+//!
+//! * `--set` edits the TOML document before validation, so a set value goes
+//!   through exactly the checks a value written in the file does. The value
+//!   is read as a TOML value when it is one (`8`, `0.35`, `[1, 2]`,
+//!   `"0.8 to 1.1"`) and as a string otherwise, so
+//!   `--set market.demand='0.8 to 1.1'` needs no inner quotes.
+//! * `--scale` multiplies a validated parameter — a number, or every draw of
+//!   a distribution — by a factor > 0, then checks the result against the
+//!   parameter's domain again. Parameters a channel inherits from its
+//!   strategy (or a strategy's sales team from `[sales]`) follow the scaled
+//!   original, because they are the same parameter.
+//!
+//! Sets apply first, in the order given, then scales. A path that does not
+//! exist is an error listing the nearest valid paths.
+
+use std::fmt;
+use std::path::Path;
+
+use toml::{Table, Value};
+
+use crate::dist;
+use crate::error::ScenarioError;
+use crate::metrics::Metric;
+use crate::scenario::{Param, Scenario, Volume};
+
+/// What an override does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Replace the value (`--set`).
+    Set,
+    /// Multiply the parameter by a factor (`--scale`).
+    Scale,
+}
+
+/// One `--set` or `--scale`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub kind: Kind,
+    pub path: String,
+    /// The value as given (for `Scale`, the factor).
+    pub value: String,
+}
+
+impl fmt::Display for Override {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flag = match self.kind {
+            Kind::Set => "--set",
+            Kind::Scale => "--scale",
+        };
+        write!(f, "{flag} {}={}", self.path, self.value)
+    }
+}
+
+impl Override {
+    /// Parse `PATH=VALUE` of a `--set`.
+    pub fn parse_set(arg: &str) -> Result<Override, String> {
+        let (path, value) = split_arg(arg, "--set", "sales.reps=8")?;
+        Ok(Override {
+            kind: Kind::Set,
+            path,
+            value,
+        })
+    }
+
+    /// Parse `PATH=FACTOR` of a `--scale`.
+    pub fn parse_scale(arg: &str) -> Result<Override, String> {
+        let (path, value) = split_arg(
+            arg,
+            "--scale",
+            "strategy.volume.channel[0].cost_per_lead=1.3",
+        )?;
+        match value.parse::<f64>() {
+            Ok(f) if f > 0.0 && f.is_finite() => Ok(Override {
+                kind: Kind::Scale,
+                path,
+                value,
+            }),
+            _ => Err(format!(
+                "--scale {arg}: the factor {value:?} is not a number > 0; e.g. 1.3 for +30%, 0.8 for -20%"
+            )),
+        }
+    }
+
+    /// The factor of a `Scale` (1 for a `Set`).
+    pub fn factor(&self) -> f64 {
+        match self.kind {
+            Kind::Scale => self.value.parse().unwrap_or(f64::NAN),
+            Kind::Set => 1.0,
+        }
+    }
+}
+
+fn split_arg(arg: &str, flag: &str, example: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((p, v)) if !p.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((p.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{flag} {arg:?}: expected PATH=VALUE, e.g. {flag} {example}"
+        )),
+    }
+}
+
+/// Load a scenario file and apply overrides to it.
+pub fn load(file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Io {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    from_toml_str(&text, file, overrides)
+}
+
+/// Parse scenario text, apply overrides and validate.
+pub fn from_toml_str(
+    text: &str,
+    file: &Path,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
+    let sets: Vec<&Override> = overrides.iter().filter(|o| o.kind == Kind::Set).collect();
+    let mut scn = if sets.is_empty() {
+        Scenario::from_toml_str(text, file)?
+    } else {
+        // Syntax and type errors of the file itself keep their line numbers.
+        crate::scenario::parse_raw(text, file)?;
+        let mut doc: Table = toml::from_str(text).map_err(|e| ScenarioError::Syntax {
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: e.message().trim().to_string(),
+        })?;
+        for o in &sets {
+            apply_set(&mut doc, o).map_err(|msg| field_error(file, o, msg))?;
+        }
+        let raw = crate::scenario::raw_from_table(doc, file)?;
+        Scenario::from_raw(raw)
+            .map_err(|e| {
+                // Say where a bad value came from when it came from the command line.
+                let from_cli = sets.iter().find(|o| e.path.starts_with(&o.path));
+                let mut e = e;
+                if let Some(o) = from_cli {
+                    e.message = format!("{} (from {o})", e.message);
+                }
+                e.in_file(file.to_path_buf())
+            })
+            .map(|mut s| {
+                s.file = file.to_path_buf();
+                s
+            })?
+    };
+    for o in overrides.iter().filter(|o| o.kind == Kind::Scale) {
+        apply_scale(&mut scn, o).map_err(|msg| field_error(file, o, msg))?;
+    }
+    scn.overrides = overrides.iter().map(|o| o.to_string()).collect();
+    Ok(scn)
+}
+
+fn field_error(file: &Path, o: &Override, message: String) -> ScenarioError {
+    ScenarioError::Field {
+        file: file.to_path_buf(),
+        line: None,
+        path: o.path.clone(),
+        value: Some(o.value.clone()),
+        message,
+    }
+}
+
+// ------------------------------------------------------------------ --set
+
+/// One step of a path: `key` or `key[index]`.
+#[derive(Debug, PartialEq)]
+struct Step<'a> {
+    key: &'a str,
+    index: Option<usize>,
+}
+
+fn steps(path: &str) -> Option<Vec<Step<'_>>> {
+    path.split('.')
+        .map(|seg| {
+            let seg = seg.trim();
+            match seg.split_once('[') {
+                None if !seg.is_empty() => Some(Step {
+                    key: seg,
+                    index: None,
+                }),
+                Some((key, rest)) if !key.is_empty() => {
+                    let idx = rest.strip_suffix(']')?.trim().parse().ok()?;
+                    Some(Step {
+                        key,
+                        index: Some(idx),
+                    })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Every path `--set` accepts on this document: the format's fields, with
+/// the document's own strategy names, channel indices and funnel stages.
+pub fn settable_paths(doc: &Table) -> Vec<String> {
+    let mut out: Vec<String> = [
+        "name",
+        "horizon_months",
+        "start",
+        "trials",
+        "seed",
+        "baseline",
+        "ci",
+        "interval",
+        "seasonality",
+        "market.demand",
+        "revenue.churn_monthly",
+        "revenue.expansion_monthly",
+        "sales.reps",
+        "sales.mql_capacity_per_rep",
+        "funnel.stages",
+        "funnel.handoff",
+        "funnel.pipeline",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(Value::Array(a)) = doc.get("seasonality") {
+        out.extend((0..a.len()).map(|i| format!("seasonality[{i}]")));
+    }
+    out.extend(Metric::ALL.iter().map(|m| format!("targets.{}", m.name())));
+    let stages: Vec<String> = doc
+        .get("funnel")
+        .and_then(|f| f.get("stages"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .skip(1)
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Table(strategies)) = doc.get("strategy") {
+        for (name, st) in strategies {
+            let p = format!("strategy.{name}");
+            for f in [
+                "label",
+                "deal_size",
+                "cycle_days",
+                "fixed_cost_per_month",
+                "sales.reps",
+                "sales.mql_capacity_per_rep",
+            ] {
+                out.push(format!("{p}.{f}"));
+            }
+            let channels = st.get("channel").and_then(Value::as_array);
+            for i in 0..channels.map_or(0, |c| c.len()) {
+                let c = format!("{p}.channel[{i}]");
+                for f in [
+                    "name",
+                    "leads_per_month",
+                    "spend_per_month",
+                    "cost_per_lead",
+                    "volume_dispersion",
+                    "deal_size",
+                    "cycle_days",
+                ] {
+                    out.push(format!("{c}.{f}"));
+                }
+                out.extend(stages.iter().map(|s| format!("{c}.conversion.{s}")));
+            }
+        }
+    }
+    out
+}
+
+/// The value of a `--set`: a TOML value when it parses as one, else a string.
+fn set_value(text: &str) -> Value {
+    match toml::from_str::<Table>(&format!("v = {text}")) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| Value::String(text.to_string())),
+        Err(_) => Value::String(text.to_string()),
+    }
+}
+
+fn apply_set(doc: &mut Table, o: &Override) -> Result<(), String> {
+    let valid = settable_paths(doc);
+    if !valid.iter().any(|p| p == &o.path) {
+        return Err(no_such_path(&o.path, &valid));
+    }
+    let Some(steps) = steps(&o.path) else {
+        return Err(no_such_path(&o.path, &valid));
+    };
+    let value = set_value(&o.value);
+    let mut table = doc;
+    let last = steps.len() - 1;
+    for (i, step) in steps.iter().enumerate() {
+        match step.index {
+            None if i == last => {
+                table.insert(step.key.to_string(), value);
+                return Ok(());
+            }
+            None => {
+                let entry = table
+                    .entry(step.key.to_string())
+                    .or_insert_with(|| Value::Table(Table::new()));
+                table = entry
+                    .as_table_mut()
+                    .ok_or_else(|| format!("'{}' is not a table in the file", step.key))?;
+            }
+            Some(idx) => {
+                let arr = table
+                    .get_mut(step.key)
+                    .and_then(Value::as_array_mut)
+                    .ok_or_else(|| format!("'{}' is not an array in the file", step.key))?;
+                let elem = arr
+                    .get_mut(idx)
+                    .ok_or_else(|| format!("'{}' has no element {idx}", step.key))?;
+                if i == last {
+                    *elem = value;
+                    return Ok(());
+                }
+                table = elem
+                    .as_table_mut()
+                    .ok_or_else(|| format!("'{}[{idx}]' is not a table", step.key))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- --scale
+
+/// Every parameter of a validated scenario, mutably, including the copies a
+/// channel inherits (they carry the original's path).
+pub fn params_mut(scn: &mut Scenario) -> Vec<&mut Param> {
+    let mut out: Vec<&mut Param> = vec![
+        &mut scn.market.demand,
+        &mut scn.revenue.churn_monthly,
+        &mut scn.revenue.expansion_monthly,
+    ];
+    if let Some(s) = scn.sales.as_mut() {
+        out.push(&mut s.reps);
+        out.push(&mut s.mql_capacity_per_rep);
+    }
+    for st in &mut scn.strategies {
+        out.push(&mut st.fixed_cost_per_month);
+        if let Some(s) = st.sales.as_mut() {
+            out.push(&mut s.reps);
+            out.push(&mut s.mql_capacity_per_rep);
+        }
+        for ch in &mut st.channels {
+            match &mut ch.volume {
+                Volume::Leads(p) | Volume::Spend(p) => out.push(p),
+            }
+            out.push(&mut ch.cost_per_lead);
+            if let Some(p) = ch.volume_dispersion.as_mut() {
+                out.push(p);
+            }
+            out.extend(ch.conversion.iter_mut());
+            out.push(&mut ch.deal_size);
+            out.push(&mut ch.cycle_days);
+        }
+    }
+    out
+}
+
+/// Paths `--scale` accepts: every parameter the scenario has (written or
+/// defaulted), in model order, without repeats.
+pub fn scalable_paths(scn: &mut Scenario) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in params_mut(scn) {
+        if !out.contains(&p.path) {
+            out.push(p.path.clone());
+        }
+    }
+    out
+}
+
+fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), String> {
+    let factor = o.factor();
+    let mut found = false;
+    for p in params_mut(scn) {
+        if p.path != o.path {
+            continue;
+        }
+        found = true;
+        p.dist = dist::scaled_in_domain(&p.dist, factor, p.domain).map_err(|e| e.0)?;
+        p.written = format!("{factor} x ({})", p.written);
+    }
+    if found {
+        return Ok(());
+    }
+    let valid = scalable_paths(scn);
+    let mut msg = no_such_path(&o.path, &valid);
+    if o.path.contains(".channel[")
+        && (o.path.ends_with("deal_size") || o.path.ends_with("cycle_days"))
+    {
+        msg.push_str(
+            "; a channel without its own deal_size/cycle_days uses its strategy's: scale that path",
+        );
+    }
+    Err(msg)
+}
+
+// ------------------------------------------------------------ suggestions
+
+fn no_such_path(path: &str, valid: &[String]) -> String {
+    let near = nearest(path, valid, 5);
+    format!(
+        "no such parameter path; nearest valid paths: {}",
+        near.join(", ")
+    )
+}
+
+/// The `n` candidates closest to `path` (edit distance, then order).
+pub fn nearest(path: &str, candidates: &[String], n: usize) -> Vec<String> {
+    let mut scored: Vec<(usize, usize, &String)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (levenshtein(path, c), i, c))
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, _, c)| c.clone())
+        .collect()
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_steps() {
+        assert_eq!(
+            steps("strategy.a.channel[2].conversion.sql"),
+            Some(vec![
+                Step {
+                    key: "strategy",
+                    index: None
+                },
+                Step {
+                    key: "a",
+                    index: None
+                },
+                Step {
+                    key: "channel",
+                    index: Some(2)
+                },
+                Step {
+                    key: "conversion",
+                    index: None
+                },
+                Step {
+                    key: "sql",
+                    index: None
+                },
+            ])
+        );
+        assert_eq!(steps("a..b"), None);
+        assert_eq!(steps("channel[x]"), None);
+    }
+
+    #[test]
+    fn set_values_are_toml_or_text() {
+        assert_eq!(set_value("8"), Value::Integer(8));
+        assert_eq!(set_value("0.35"), Value::Float(0.35));
+        assert_eq!(set_value("0.8 to 1.1"), Value::String("0.8 to 1.1".into()));
+        assert_eq!(
+            set_value("\"0.8 to 1.1\""),
+            Value::String("0.8 to 1.1".into())
+        );
+        assert_eq!(
+            set_value("lognormal(median=140, p90=200)"),
+            Value::String("lognormal(median=140, p90=200)".into())
+        );
+    }
+
+    #[test]
+    fn nearest_prefers_small_edits() {
+        let c: Vec<String> = ["sales.reps", "sales.mql_capacity_per_rep", "market.demand"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(nearest("sales.rep", &c, 1), vec!["sales.reps".to_string()]);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn bad_arguments_say_what_is_expected() {
+        assert!(Override::parse_set("sales.reps").is_err());
+        assert!(Override::parse_set("=3").is_err());
+        assert!(Override::parse_scale("a.b=0").is_err());
+        assert!(Override::parse_scale("a.b=x").is_err());
+        assert_eq!(
+            Override::parse_scale("a.b=1.3").map(|o| o.factor()),
+            Ok(1.3)
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! Parameter sweeps: a grid of `--set` values (or `--scale` factors) run on
+//! one seed, so every point sees the same random numbers and differences
+//! between points are the parameters' effect.
+//!
+//! `--vary PATH=FROM..TO:STEP` gives `FROM, FROM+STEP, ...` up to `TO`
+//! (inclusive when it lands on the grid, to 1e-9 of a step), each rounded to
+//! the decimals written in FROM and STEP; `--vary PATH=v1,v2,v3` lists
+//! values (commas inside parentheses belong to a distribution, e.g.
+//! `lognormal(median=140, p90=200)`). `--vary-scale PATH=...` varies a
+//! `--scale` factor the same way. The grid is the cartesian product, the
+//! first axis varying slowest; points are numbered from 0 in that order.
+//!
+//! Per strategy the sweep reports the point that maximises an objective
+//! (the mean of bookings, revenue or roi, or P(metric ≥ target)), and for
+//! each non-baseline strategy where it overtakes the baseline (or falls
+//! behind it) along the first axis, with the others held at each of their
+//! values.
+
+use crate::metrics::Metric;
+use crate::overrides::{Kind, Override};
+use crate::stats::Analysis;
+
+/// Most points a sweep accepts (a typo in a step should not start a
+/// million-point run).
+pub const MAX_POINTS: usize = 10_000;
+
+/// One varied path and its values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    pub kind: Kind,
+    pub path: String,
+    /// Values as given to `--set` (or the factors of `--scale`).
+    pub values: Vec<String>,
+}
+
+impl Axis {
+    /// Column name in the sweep CSV: the path, or `scale(PATH)` for a
+    /// varied factor.
+    pub fn column(&self) -> String {
+        match self.kind {
+            Kind::Set => self.path.clone(),
+            Kind::Scale => format!("scale({})", self.path),
+        }
+    }
+
+    /// Numeric value `i`, when the values are numbers.
+    pub fn number(&self, i: usize) -> Option<f64> {
+        self.values.get(i).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Parse `PATH=FROM..TO:STEP` or `PATH=v1,v2,...`.
+    pub fn parse(arg: &str, kind: Kind) -> Result<Axis, String> {
+        let flag = match kind {
+            Kind::Set => "--vary",
+            Kind::Scale => "--vary-scale",
+        };
+        let Some((path, spec)) = arg.split_once('=') else {
+            return Err(format!(
+                "{flag} {arg:?}: expected PATH=FROM..TO:STEP or PATH=v1,v2,v3, e.g. {flag} sales.reps=4..10:2"
+            ));
+        };
+        let (path, spec) = (path.trim(), spec.trim());
+        if path.is_empty() || spec.is_empty() {
+            return Err(format!(
+                "{flag} {arg:?}: expected PATH=FROM..TO:STEP or PATH=v1,v2,v3"
+            ));
+        }
+        let values = match range(spec) {
+            Some(r) => r.map_err(|e| format!("{flag} {arg:?}: {e}"))?,
+            None => split_list(spec),
+        };
+        if values.iter().any(|v| v.is_empty()) {
+            return Err(format!("{flag} {arg:?}: an empty value in the list"));
+        }
+        if kind == Kind::Scale {
+            for v in &values {
+                Override::parse_scale(&format!("{path}={v}"))
+                    .map_err(|e| format!("{flag}: {e}"))?;
+            }
+        }
+        Ok(Axis {
+            kind,
+            path: path.to_string(),
+            values,
+        })
+    }
+}
+
+/// `FROM..TO:STEP`, if `spec` has that shape.
+fn range(spec: &str) -> Option<Result<Vec<String>, String>> {
+    let (from, rest) = spec.split_once("..")?;
+    let (to, step) = rest.split_once(':')?;
+    let parse = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+    let (Some(a), Some(b), Some(d)) = (parse(from), parse(to), parse(step)) else {
+        return Some(Err(
+            "FROM, TO and STEP must be numbers, e.g. 4..10:2".to_string()
+        ));
+    };
+    if !(d > 0.0) {
+        return Some(Err("STEP must be > 0".to_string()));
+    }
+    if b < a {
+        return Some(Err("TO must be ≥ FROM".to_string()));
+    }
+    let count = ((b - a) / d + 1e-9).floor() + 1.0;
+    if count > MAX_POINTS as f64 {
+        return Some(Err(format!(
+            "{count} values; at most {MAX_POINTS} points per sweep"
+        )));
+    }
+    let decimals = decimals(from.trim()).max(decimals(step.trim()));
+    let values = (0..count as usize)
+        .map(|i| {
+            let x = a + i as f64 * d;
+            let p = 10f64.powi(decimals as i32);
+            let x = (x * p).round() / p;
+            format!("{x}")
+        })
+        .collect();
+    Some(Ok(values))
+}
+
+fn decimals(s: &str) -> usize {
+    s.split_once('.').map_or(0, |(_, f)| {
+        f.chars().take_while(char::is_ascii_digit).count()
+    })
+}
+
+/// Split `v1,v2,...` on commas outside parentheses and quotes.
+fn split_list(spec: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut cur = String::new();
+    for c in spec.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' | '[' if !quoted => depth += 1,
+            ')' | ']' if !quoted => depth -= 1,
+            ',' if depth == 0 && !quoted => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+/// The grid: for each point, the index of its value on every axis (first
+/// axis slowest).
+pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<usize>>, String> {
+    let total = axes
+        .iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+        .filter(|n| *n <= MAX_POINTS)
+        .ok_or_else(|| format!("the grid has more than {MAX_POINTS} points"))?;
+    Ok((0..total)
+        .map(|mut p| {
+            let mut idx = vec![0; axes.len()];
+            for (i, a) in axes.iter().enumerate().rev() {
+                idx[i] = p % a.values.len();
+                p /= a.values.len();
+            }
+            idx
+        })
+        .collect())
+}
+
+/// The overrides of one point.
+pub fn point_overrides(axes: &[Axis], idx: &[usize]) -> Vec<Override> {
+    axes.iter()
+        .zip(idx)
+        .map(|(a, &i)| Override {
+            kind: a.kind,
+            path: a.path.clone(),
+            value: a.values[i].clone(),
+        })
+        .collect()
+}
+
+/// What a sweep maximises.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Objective {
+    /// The mean of a metric.
+    Mean(Metric),
+    /// P(metric ≥ its target).
+    PTarget(Metric),
+}
+
+impl Objective {
+    /// Parse `bookings`, `revenue`, `roi` (any metric) or `p_target:METRIC`.
+    pub fn parse(s: &str) -> Result<Objective, String> {
+        let s = s.trim();
+        let metric = |name: &str| {
+            Metric::from_name(name).ok_or_else(|| {
+                format!(
+                    "--objective {s:?}: unknown metric '{name}'; expected one of {} or p_target:METRIC",
+                    Metric::names().join(", ")
+                )
+            })
+        };
+        match s.strip_prefix("p_target:") {
+            Some(m) => Ok(Objective::PTarget(metric(m)?)),
+            None => Ok(Objective::Mean(metric(s)?)),
+        }
+    }
+
+    pub fn metric(self) -> Metric {
+        match self {
+            Objective::Mean(m) | Objective::PTarget(m) => m,
+        }
+    }
+
+    /// Higher is better, except for the mean of cost or ignored MQLs.
+    pub fn higher_is_better(self) -> bool {
+        match self {
+            Objective::Mean(m) => !m.lower_is_better(),
+            Objective::PTarget(_) => true,
+        }
+    }
+
+    /// The objective's value for one strategy of one point (NaN when
+    /// undefined, e.g. no target set).
+    pub fn value(self, a: &Analysis, strategy: usize) -> f64 {
+        let st = &a.strategies[strategy];
+        match self {
+            Objective::Mean(m) => st.get(m).map_or(f64::NAN, |s| s.summary.mean),
+            Objective::PTarget(m) => st
+                .get(m)
+                .and_then(|s| s.target)
+                .map_or(f64::NAN, |(_, p)| p.p),
+        }
+    }
+}
+
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Objective::Mean(m) => write!(f, "mean {}", m.name()),
+            Objective::PTarget(m) => write!(f, "P({} >= target)", m.name()),
+        }
+    }
+}
+
+/// Where a strategy's objective crosses the baseline's between two
+/// neighbouring values of the first axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crossover {
+    pub strategy: usize,
+    pub baseline: usize,
+    /// Point indices on either side.
+    pub from_point: usize,
+    pub to_point: usize,
+    /// Objective difference (strategy − baseline) at both.
+    pub diff_from: f64,
+    pub diff_to: f64,
+    /// Linear interpolation of the first axis' value where the difference
+    /// is 0 (when the axis is numeric).
+    pub at: Option<f64>,
+}
+
+/// Index of the best point for `strategy` (ties: the first).
+pub fn best_point(analyses: &[Analysis], objective: Objective, strategy: usize) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, a) in analyses.iter().enumerate() {
+        let v = objective.value(a, strategy);
+        if v.is_nan() {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some((_, b)) => {
+                if objective.higher_is_better() {
+                    v > b
+                } else {
+                    v < b
+                }
+            }
+        };
+        if better {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// Sign changes of (strategy − baseline) along the first axis.
+pub fn crossovers(
+    axes: &[Axis],
+    points: &[Vec<usize>],
+    analyses: &[Analysis],
+    objective: Objective,
+    baseline: usize,
+    strategies: usize,
+) -> Vec<Crossover> {
+    let mut out = Vec::new();
+    let Some(first) = axes.first() else {
+        return out;
+    };
+    let stride = points.len() / first.values.len().max(1);
+    for s in (0..strategies).filter(|s| *s != baseline) {
+        for rest in 0..stride {
+            for i in 0..first.values.len().saturating_sub(1) {
+                let (p, q) = (i * stride + rest, (i + 1) * stride + rest);
+                let diff = |p: usize| {
+                    objective.value(&analyses[p], s) - objective.value(&analyses[p], baseline)
+                };
+                let (d0, d1) = (diff(p), diff(q));
+                if d0.is_nan() || d1.is_nan() || d0 == 0.0 || d0.signum() == d1.signum() {
+                    continue;
+                }
+                let at = match (first.number(i), first.number(i + 1)) {
+                    (Some(x0), Some(x1)) => Some(x0 + (x1 - x0) * d0 / (d0 - d1)),
+                    _ => None,
+                };
+                out.push(Crossover {
+                    strategy: s,
+                    baseline,
+                    from_point: p,
+                    to_point: q,
+                    diff_from: d0,
+                    diff_to: d1,
+                    at,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_inclusive_and_rounded() {
+        let a = Axis::parse("x=0.1..0.5:0.1", Kind::Set).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.values, ["0.1", "0.2", "0.3", "0.4", "0.5"]);
+        let a = Axis::parse("x=4..10:3", Kind::Set).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.values, ["4", "7", "10"]);
+        let a = Axis::parse("x=4..9:2", Kind::Set).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.values, ["4", "6", "8"]);
+        assert!(Axis::parse("x=4..9:0", Kind::Set).is_err());
+        assert!(Axis::parse("x=9..4:1", Kind::Set).is_err());
+        assert!(Axis::parse("x=1..1000000:1", Kind::Set).is_err());
+        assert!(Axis::parse("x=0.5,1.5", Kind::Scale).is_ok());
+        assert!(Axis::parse("x=0,1.5", Kind::Scale).is_err());
+    }
+
+    #[test]
+    fn lists_keep_distributions_whole() {
+        let a = Axis::parse(
+            "p=lognormal(median=140, p90=200), 120, \"0.8 to 1.1\"",
+            Kind::Set,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            a.values,
+            ["lognormal(median=140, p90=200)", "120", "\"0.8 to 1.1\""]
+        );
+    }
+
+    #[test]
+    fn grid_is_cartesian_first_axis_slowest() {
+        let a = Axis::parse("a=1,2", Kind::Set).unwrap_or_else(|e| panic!("{e}"));
+        let b = Axis::parse("b=1..3:1", Kind::Set).unwrap_or_else(|e| panic!("{e}"));
+        let g = grid(&[a, b]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(g.len(), 6);
+        assert_eq!(g[0], [0, 0]);
+        assert_eq!(g[1], [0, 1]);
+        assert_eq!(g[3], [1, 0]);
+    }
+
+    #[test]
+    fn objectives_parse() {
+        assert_eq!(
+            Objective::parse("p_target:bookings"),
+            Ok(Objective::PTarget(Metric::Bookings))
+        );
+        assert_eq!(Objective::parse("roi"), Ok(Objective::Mean(Metric::Roi)));
+        assert!(Objective::parse("nope").is_err());
+    }
+}
