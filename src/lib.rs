@@ -31,4 +31,5 @@ pub mod model;
 pub mod report;
 pub mod sampling;
 pub mod scenario;
+pub mod sketch;
 pub mod stats;
