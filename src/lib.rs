@@ -34,6 +34,7 @@ pub mod report;
 pub mod runner;
 pub mod sampling;
 pub mod scenario;
+pub mod sketch;
 pub mod stats;
 pub mod sweep;
 pub mod whatif;
