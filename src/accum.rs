@@ -100,7 +100,7 @@ impl SeriesAcc {
             store: if exact {
                 Store::Exact(Vec::new())
             } else {
-                Store::Sketch(Box::new(QuantileSketch::new()))
+                Store::Sketch(Box::default())
             },
         }
     }
@@ -257,6 +257,7 @@ pub struct Accumulator {
     pub series: Vec<SeriesAcc>,
     trials: u64,
     exact: bool,
+    budget: u64,
 }
 
 impl Accumulator {
@@ -264,7 +265,17 @@ impl Accumulator {
     /// (`None` if not known in advance): exact quantiles if every value fits
     /// [`EXACT_BUDGET_BYTES`], else sketches from the start.
     pub fn new(sources: Vec<(Source, Option<f64>)>, planned: Option<u64>) -> Accumulator {
-        let exact = planned.is_none_or(|n| fits(sources.len(), n));
+        Accumulator::with_budget(sources, planned, EXACT_BUDGET_BYTES)
+    }
+
+    /// [`Accumulator::new`] with another exact-quantile budget (0 = always
+    /// sketch).
+    pub fn with_budget(
+        sources: Vec<(Source, Option<f64>)>,
+        planned: Option<u64>,
+        budget: u64,
+    ) -> Accumulator {
+        let exact = fits(sources.len(), planned.unwrap_or(0), budget);
         Accumulator {
             series: sources
                 .into_iter()
@@ -272,6 +283,7 @@ impl Accumulator {
                 .collect(),
             trials: 0,
             exact,
+            budget,
         }
     }
 
@@ -281,6 +293,7 @@ impl Accumulator {
             series,
             trials,
             exact: true,
+            budget: EXACT_BUDGET_BYTES,
         }
     }
 
@@ -296,8 +309,10 @@ impl Accumulator {
     /// Prepare for `more` trials: switch to sketches if exact storage would
     /// exceed the budget.
     pub fn reserve(&mut self, more: u64) {
-        if self.exact && !fits(self.series.len(), self.trials + more) {
-            self.series.par_iter_mut().for_each(SeriesAcc::switch_to_sketch);
+        if self.exact && !fits(self.series.len(), self.trials + more, self.budget) {
+            self.series
+                .par_iter_mut()
+                .for_each(SeriesAcc::switch_to_sketch);
             self.exact = false;
         }
     }
@@ -323,6 +338,6 @@ impl Accumulator {
     }
 }
 
-fn fits(series: usize, trials: u64) -> bool {
-    (series as u64).saturating_mul(trials).saturating_mul(8) <= EXACT_BUDGET_BYTES
+fn fits(series: usize, trials: u64, budget: u64) -> bool {
+    (series as u64).saturating_mul(trials).saturating_mul(8) <= budget
 }

@@ -8,7 +8,7 @@
 //! and one accumulator per series. Results depend only on the scenario, the
 //! seed and the trial count (or the precision target), never on threads.
 
-use crate::accum::{Accumulator, Source};
+use crate::accum::{Accumulator, EXACT_BUDGET_BYTES, Source};
 use crate::engine::{self, Block, CHUNK};
 use crate::metrics::Metric;
 use crate::scenario::Scenario;
@@ -54,7 +54,20 @@ pub fn run<E: Send>(
     progress: &(dyn Fn(u64) + Sync),
     per_trial: Option<TrialSink<'_, E>>,
 ) -> Result<Analysis, E> {
-    let mut acc = Accumulator::new(stats::run_sources(scn), Some(trials));
+    run_with_budget(scn, trials, seed, EXACT_BUDGET_BYTES, progress, per_trial)
+}
+
+/// [`run`] with another budget for exact quantiles (bytes of kept values;
+/// 0 = quantiles always from the sketch).
+pub fn run_with_budget<E: Send>(
+    scn: &Scenario,
+    trials: u64,
+    seed: u64,
+    exact_budget: u64,
+    progress: &(dyn Fn(u64) + Sync),
+    per_trial: Option<TrialSink<'_, E>>,
+) -> Result<Analysis, E> {
+    let mut acc = Accumulator::with_budget(stats::run_sources(scn), Some(trials), exact_budget);
     feed(scn, seed, 0..trials, &mut acc, progress, per_trial)?;
     Ok(stats::analyze_acc(scn, &acc))
 }
