@@ -1,15 +1,21 @@
-//! End-to-end throughput: trials per second of the whole engine on the
-//! shipped scenarios and on the format example, single-threaded and on all
-//! cores. Criterion reports time per batch of `TRIALS` trials; trials/s is
-//! `TRIALS / median time`.
+//! End-to-end throughput: trials per second on the shipped scenarios and on
+//! the format example, single-threaded and on all cores. Two benchmarks per
+//! case: `simulate` (the engine alone: every trial of every strategy drawn
+//! into blocks, nothing kept) and `run` (what `pipesim run` does: the
+//! engine plus streaming statistics and the final analysis). Criterion
+//! reports time per batch of `TRIALS` trials; trials/s is
+//! `TRIALS / median time` (criterion prints it as "elem/s").
 
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pipesim::engine;
-use pipesim::scenario::Scenario;
+use std::convert::Infallible;
+use std::hint::black_box;
 
-const TRIALS: u64 = 2_000;
+use pipesim::scenario::Scenario;
+use pipesim::{engine, runner};
+
+const TRIALS: u64 = 8_192;
 
 fn scenarios() -> Vec<(String, Scenario)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -43,9 +49,24 @@ fn end_to_end(c: &mut Criterion) {
                 Ok(p) => p,
                 Err(_) => continue,
             };
-            group.bench_function(format!("{threads}-thread"), |b| {
+            group.bench_function(format!("simulate/{threads}-thread"), |b| {
                 b.iter(|| {
-                    pool.install(|| engine::simulate_in_current_pool(&scn, TRIALS, 42, &|_| {}))
+                    pool.install(|| {
+                        let r: Result<(), Infallible> =
+                            engine::run_blocks(&[&scn], 42, 0..TRIALS, &|_| {}, |blocks| {
+                                black_box(blocks);
+                                Ok(())
+                            });
+                        r
+                    })
+                })
+            });
+            group.bench_function(format!("run/{threads}-thread"), |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        let r: Result<_, Infallible> = runner::run(&scn, TRIALS, 42, &|_| {}, None);
+                        r
+                    })
                 })
             });
         }
