@@ -5,18 +5,24 @@
 //! top. A typical use from Rust:
 //!
 //! ```no_run
-//! use pipesim::{engine, scenario::Scenario, stats};
+//! use pipesim::{engine, runner, scenario::Scenario};
 //! let scn = Scenario::load("scenarios/budget-volume-vs-quality.toml".as_ref())?;
-//! let sim = engine::simulate(&scn, engine::RunOptions { trials: 10_000, seed: 7, threads: 0 }, &|_| {})?;
-//! let analysis = stats::analyze(&scn, &sim);
+//! let pool = engine::thread_pool(0)?;
+//! let analysis = pool.install(|| {
+//!     runner::run::<std::convert::Infallible>(&scn, 10_000, 7, &|_| {}, None)
+//! })?;
 //! println!("{}", pipesim::report::render(&scn, &analysis));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules: [`scenario`] (file format and validation), [`dist`] (the
-//! distribution grammar), [`model`] (one trial of one strategy), [`engine`]
-//! (parallel, deterministic trials), [`stats`] (summaries, intervals,
-//! comparisons), [`report`] (terminal text), [`export`] (CSV files).
+//! Modules: [`scenario`] (file format and validation), [`overrides`]
+//! (`--set`/`--scale`), [`dist`] (the distribution grammar), [`model`] (one
+//! trial of one strategy), [`sampling`] (exact count samplers), [`engine`]
+//! (parallel, deterministic windows of trials), [`accum`] (streaming
+//! per-series accumulators), [`sketch`] (mergeable quantile sketch),
+//! [`runner`] (bounded-memory runs, adaptive precision), [`stats`]
+//! (summaries, intervals, comparisons), [`whatif`], [`sweep`], [`report`]
+//! (terminal text), [`export`] (CSV/JSON files, written atomically).
 
 #![forbid(unsafe_code)]
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN as well (as rand_distr does).
