@@ -539,7 +539,7 @@ fn sweep_cmd(args: SweepArgs) -> anyhow::Result<()> {
         return Err(BadInput("sweep --format: expected table or csv".into()).into());
     }
     let points = sweep::grid(&axes).map_err(BadInput)?;
-    let Setup { scn: base, trials } = setup(&args.scenario, &args.sim, &changes)?;
+    let Setup { scn: base, .. } = setup(&args.scenario, &args.sim, &changes)?;
     if let Objective::PTarget(m) = objective
         && base.target(m).is_none()
     {
@@ -559,17 +559,23 @@ fn sweep_cmd(args: SweepArgs) -> anyhow::Result<()> {
         let mut all = changes.clone();
         all.extend(sweep::point_overrides(&axes, idx));
         let mut scn = overrides::from_toml_str(&text, &args.scenario, &all)?;
-        scn.seed = base.seed;
-        scn.trials = trials;
+        // --trials/--seed win; otherwise a point keeps its own (the same
+        // for every point unless `trials` or `seed` is varied).
+        scn.seed = args.sim.seed.unwrap_or(scn.seed);
+        scn.trials = args.sim.trials.unwrap_or(scn.trials);
+        if scn.trials < 2 {
+            return Err(BadInput(format!("{} trials: expected at least 2", scn.trials)).into());
+        }
         scenarios.push(scn);
     }
     let pool = pool(&args.sim)?;
-    let bar = progress_bar(trials * points.len() as u64, args.sim.quiet);
+    let total: u64 = scenarios.iter().map(|s| s.trials).sum();
+    let bar = progress_bar(total, args.sim.quiet);
     let mut analyses = Vec::with_capacity(points.len());
     for (p, scn) in scenarios.iter().enumerate() {
         bar.set_message(format!("point {}/{}", p + 1, points.len()));
         let a: Result<Analysis, std::convert::Infallible> =
-            pool.install(|| runner::run(scn, trials, scn.seed, &|n| bar.inc(n), None));
+            pool.install(|| runner::run(scn, scn.trials, scn.seed, &|n| bar.inc(n), None));
         let Ok(a) = a;
         analyses.push(a);
     }
