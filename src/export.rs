@@ -426,7 +426,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 }
 
 /// Header of a what-if CSV.
-pub const WHATIF_HEADER: [&str; 16] = [
+pub const WHATIF_HEADER: [&str; 17] = [
     "strategy",
     "metric",
     "trials",
@@ -443,10 +443,13 @@ pub const WHATIF_HEADER: [&str; 16] = [
     "p_better_ci_low",
     "p_better_ci_high",
     "p_worse",
+    "changes",
 ];
 
-/// What-if rows: one per strategy and metric.
-pub fn whatif_rows(w: &WhatIf) -> Vec<Vec<String>> {
+/// What-if rows: one per strategy and metric; `changes` lists the
+/// overrides (`--scale PATH=1.3; --set ...`).
+pub fn whatif_rows(w: &WhatIf, changes: &[String]) -> Vec<Vec<String>> {
+    let changes = changes.join("; ");
     w.rows
         .iter()
         .map(|r| {
@@ -468,6 +471,7 @@ pub fn whatif_rows(w: &WhatIf) -> Vec<Vec<String>> {
                 num(r.p_better.low),
                 num(r.p_better.high),
                 num(r.p_worse.p),
+                changes.clone(),
             ]
         })
         .collect()

@@ -185,7 +185,8 @@ struct BatchArgs {
     scenarios: Vec<PathBuf>,
     #[command(flatten)]
     sim: SimArgs,
-    /// Write summary.csv and comparison.csv (a `scenario` column first) into DIR.
+    /// Write summary.csv and comparison.csv (a `scenario` column first) and
+    /// run.csv (settings, scenarios run and failed) into DIR.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
 }
@@ -503,12 +504,12 @@ fn whatif_cmd(args: WhatifArgs) -> anyhow::Result<()> {
         Format::Table => print_stdout(report::render_whatif(&shown, &w).as_bytes())?,
         Format::Csv => print_stdout(&export::csv_table(
             &export::WHATIF_HEADER,
-            export::whatif_rows(&w),
+            export::whatif_rows(&w, &shown.overrides),
         )?)?,
         Format::Json => print_stdout(&json_bytes(&export::whatif_json(&shown, &w))?)?,
     }
     if let Some(file) = &args.out {
-        let bytes = export::csv_table(&export::WHATIF_HEADER, export::whatif_rows(&w))?;
+        let bytes = export::csv_table(&export::WHATIF_HEADER, export::whatif_rows(&w, &shown.overrides))?;
         export::write_file_atomic(file, &bytes)
             .with_context(|| format!("writing {}", file.display()))?;
         eprintln!("wrote {}", file.display());
@@ -675,6 +676,7 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
     let mut summary = Vec::new();
     let mut comparison = Vec::new();
     let mut table = String::new();
+    let mut ran: Vec<String> = Vec::new();
     let total = files.len() + errors.len();
     for (n, (file, name)) in files.iter().zip(&names).enumerate() {
         let setup = match setup(file, &args.sim, &changes) {
@@ -701,6 +703,7 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
             comparison.push(r);
         }
         table.push_str(&batch_line(name, &scn, &a));
+        ran.push(name.clone());
         for w in &a.warnings {
             eprintln!("warning: {name}: {w}");
         }
@@ -720,11 +723,40 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
             export::csv_table(&with_scenario(&export::COMPARISON_HEADER), comparison)?,
         ),
     ];
+    let mut meta = vec![
+        vec!["pipesim_version".to_string(), env!("CARGO_PKG_VERSION").to_string()],
+        vec![
+            "trials".to_string(),
+            args.sim
+                .trials
+                .map_or("each scenario's own".to_string(), |t| t.to_string()),
+        ],
+        vec![
+            "seed".to_string(),
+            args.sim
+                .seed
+                .map_or("each scenario's own".to_string(), |t| t.to_string()),
+        ],
+    ];
+    for o in &changes {
+        meta.push(vec!["override".to_string(), o.to_string()]);
+    }
+    for name in &ran {
+        meta.push(vec!["ok".to_string(), name.clone()]);
+    }
+    for (p, msg, _) in &errors {
+        meta.push(vec!["failed".to_string(), format!("{}: {msg}", p.display())]);
+    }
+    let files_out = [
+        files_out[0].clone(),
+        files_out[1].clone(),
+        ("run.csv", export::csv_table(&["key", "value"], meta)?),
+    ];
     export::write_atomic(&args.out, &files_out, &[])
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     print_stdout(table.as_bytes())?;
     eprintln!(
-        "wrote summary.csv, comparison.csv to {} ({} of {} scenarios)",
+        "wrote summary.csv, comparison.csv, run.csv to {} ({} of {} scenarios)",
         args.out.display(),
         total - errors.len(),
         total
