@@ -509,7 +509,10 @@ fn whatif_cmd(args: WhatifArgs) -> anyhow::Result<()> {
         Format::Json => print_stdout(&json_bytes(&export::whatif_json(&shown, &w))?)?,
     }
     if let Some(file) = &args.out {
-        let bytes = export::csv_table(&export::WHATIF_HEADER, export::whatif_rows(&w, &shown.overrides))?;
+        let bytes = export::csv_table(
+            &export::WHATIF_HEADER,
+            export::whatif_rows(&w, &shown.overrides),
+        )?;
         export::write_file_atomic(file, &bytes)
             .with_context(|| format!("writing {}", file.display()))?;
         eprintln!("wrote {}", file.display());
@@ -724,7 +727,10 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
         ),
     ];
     let mut meta = vec![
-        vec!["pipesim_version".to_string(), env!("CARGO_PKG_VERSION").to_string()],
+        vec![
+            "pipesim_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ],
         vec![
             "trials".to_string(),
             args.sim
@@ -745,7 +751,10 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
         meta.push(vec!["ok".to_string(), name.clone()]);
     }
     for (p, msg, _) in &errors {
-        meta.push(vec!["failed".to_string(), format!("{}: {msg}", p.display())]);
+        meta.push(vec![
+            "failed".to_string(),
+            format!("{}: {msg}", p.display()),
+        ]);
     }
     let files_out = [
         files_out[0].clone(),

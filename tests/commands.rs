@@ -376,6 +376,10 @@ fn whatif_cpl_up_30_changes_only_the_affected_strategy() {
     let low: f64 = cost[col(&h, "change_ci_low")].parse().expect("number");
     assert!(low > 0.0, "{cost:?}");
     assert_eq!(cost[col(&h, "p_worse")], "1", "{cost:?}");
+    assert_eq!(
+        cost[col(&h, "changes")],
+        "--scale strategy.volume.channel[0].cost_per_lead=1.3"
+    );
     assert_eq!(find("volume", "bookings")[col(&h, "change_mean")], "0");
     for r in rows.iter().filter(|r| r[col(&h, "strategy")] == "quality") {
         assert_eq!(r[col(&h, "change_mean")], "0", "{r:?}");
@@ -544,6 +548,13 @@ fn batch_runs_good_files_despite_a_bad_one() {
         names.into_iter().collect::<Vec<_>>(),
         ["budget-volume-vs-quality", "good"]
     );
+    let (_, meta) = read_csv(&out.join("run.csv"));
+    assert!(
+        meta.iter()
+            .any(|r| r[0] == "failed" && r[1].contains("broken.toml")),
+        "{meta:?}"
+    );
+    assert_eq!(meta.iter().filter(|r| r[0] == "ok").count(), 2, "{meta:?}");
     let (cheader, crows) = read_csv(&out.join("comparison.csv"));
     assert_eq!(cheader[0], "scenario");
     assert!(!crows.is_empty());
