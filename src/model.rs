@@ -30,9 +30,16 @@
 //! 2. when the month's handoff total exceeds capacity: the worked members
 //!    per channel (one hypergeometric per channel but the last);
 //! 3. per channel: the opportunity count (one binomial), then per
-//!    opportunity: deal size, cycle length and — only for a deal that
-//!    closes within the horizon and a channel whose win probability is
-//!    below 1 — one uniform for its outcome.
+//!    opportunity: deal size, its cycle in whole months
+//!    ([`Dist::sample_months`]: one uniform inverting the month table of
+//!    `cycle_days`, or a draw of `cycle_days` for fixed, uniform and
+//!    triangular cycles) and — only for a deal that closes within the
+//!    horizon and a channel whose win probability is below 1 — one uniform
+//!    for its outcome.
+//!
+//! A deal's cycle matters only through its closing month
+//! `m + floor(cycle_days / 30.4375)`, so that whole number of months is
+//! what is drawn, from its exact law.
 //!
 //! This order is an implementation detail, but it fixes the numbers a seed
 //! gives: change it only on purpose.
@@ -42,7 +49,7 @@ use rand::{Rng, RngExt};
 use crate::dist::Dist;
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
-use crate::scenario::{DAYS_PER_MONTH, Sales, Scenario, Strategy, Volume};
+use crate::scenario::{Sales, Scenario, Strategy, Volume};
 
 /// One random draw (or a few) of a trial, with what is needed to repeat it
 /// on the sampling primitives alone (see [`replay`]). For benchmarks: the
@@ -53,11 +60,13 @@ use crate::scenario::{DAYS_PER_MONTH, Sales, Scenario, Strategy, Volume};
 pub enum Draw<'a> {
     /// A value of a scenario distribution (a per-trial parameter).
     Dist(&'a Dist),
-    /// One opportunity: its size, its cycle length, and (when `outcome`)
-    /// the uniform that decides whether it is won.
+    /// One opportunity: its size, its cycle in whole months (up to
+    /// `left`), and (when `outcome`) the uniform that decides whether it is
+    /// won.
     Deal {
         size: &'a Dist,
         cycle: &'a Dist,
+        left: u64,
         outcome: bool,
     },
     /// A strategy starts: its prepared samplers follow.
@@ -128,9 +137,10 @@ pub fn replay<R: Rng + ?Sized>(
             Draw::Deal {
                 size,
                 cycle,
+                left,
                 outcome,
             } => {
-                let v = size.sample(rng) + cycle.sample(rng);
+                let v = size.sample(rng) + cycle.sample_months(*left, rng) as f64;
                 if *outcome { v + rng.random::<f64>() } else { v }
             }
             Draw::Strategy => {
@@ -419,16 +429,16 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
             let p_win = d.p_win;
             for _ in 0..x {
                 let size = size_dist.sample(rng);
-                let cycle = cycle_dist.sample(rng);
+                // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
+                let months = cycle_dist.sample_months(left, rng);
                 pipeline_value += size;
-                // cycle ≥ 0, so the saturating conversion is the floor
-                let months = (cycle / DAYS_PER_MONTH) as u64;
                 if months >= left {
                     // closes at c >= H: still open at the end, whatever its outcome
                     open_value += size;
                     trace.record(|| Draw::Deal {
                         size: size_dist,
                         cycle: cycle_dist,
+                        left,
                         outcome: false,
                     });
                 } else {
@@ -436,6 +446,7 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
                     trace.record(|| Draw::Deal {
                         size: size_dist,
                         cycle: cycle_dist,
+                        left,
                         outcome: p_win < 1.0,
                     });
                     if won {
