@@ -107,6 +107,8 @@ pub enum Dist {
         alpha: f64,
         beta: f64,
         sampler: Beta<f64>,
+        /// Gamma(alpha, 1) and Gamma(beta, 1): a draw is X / (X + Y).
+        gammas: (Gamma<f64>, Gamma<f64>),
         months: MonthTable,
     },
     /// Normal; `floor` = `Some(0.0)` truncates at 0 by redrawing (`strict`
@@ -169,8 +171,22 @@ impl Dist {
                 min,
                 range,
                 sampler,
+                gammas: (ga, gb),
                 ..
-            } => min + range * sampler.sample(rng),
+            } => {
+                // Beta(a, b) = X / (X + Y) for independent X ~ Gamma(a, 1),
+                // Y ~ Gamma(b, 1): about 3× cheaper than Cheng's algorithm
+                let x = ga.sample(rng);
+                let y = gb.sample(rng);
+                let sum = x + y;
+                let b = if sum > 0.0 && sum.is_finite() {
+                    x / sum
+                } else {
+                    // both underflowed (tiny shapes): Cheng's sampler
+                    sampler.sample(rng)
+                };
+                min + range * b
+            }
             Dist::Normal {
                 mean, sd, truncate, ..
             } => loop {
@@ -202,32 +218,29 @@ impl Dist {
     /// `floor(x / DAYS_PER_MONTH)`; they consume the stream differently.
     #[inline]
     pub fn sample_months<R: Rng + ?Sized>(&self, limit: u64, rng: &mut R) -> u64 {
-        let table = match self {
-            Dist::ScaledBeta { months, .. }
-            | Dist::Normal { months, .. }
-            | Dist::LogNormal { months, .. }
-            | Dist::Gamma { months, .. } => months.0.get_or_init(|| self.month_cdf()).as_deref(),
-            _ => None,
-        };
-        match table {
-            Some(cdf) => {
-                let u: f64 = rng.random();
-                // smallest j with u < P(months <= j); past the table (whose
-                // last entry is 1 unless it stops at MAX_HORIZON) lies
-                // beyond any horizon
-                let mut j = 0usize;
-                let end = cdf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
-                while j < end && u >= cdf[j] {
-                    j += 1;
-                }
-                if j == end { limit } else { j as u64 }
-            }
+        match self.month_table() {
+            Some(cdf) => invert_months(cdf, limit, rng),
             None => {
                 // x ≥ 0 in every domain that holds a cycle; the saturating
                 // conversion is the floor (and maps a negative x to 0)
                 let months = (self.sample(rng) / DAYS_PER_MONTH) as u64;
                 months.min(limit)
             }
+        }
+    }
+
+    /// The month table of [`Dist::sample_months`], built on first use;
+    /// `None` for the forms drawn directly (fixed, uniform, triangular) or
+    /// when the CDF cannot be tabulated. Look it up once and use
+    /// [`invert_months`] in a loop to save the lookup per draw.
+    #[inline]
+    pub fn month_table(&self) -> Option<&[f64]> {
+        match self {
+            Dist::ScaledBeta { months, .. }
+            | Dist::Normal { months, .. }
+            | Dist::LogNormal { months, .. }
+            | Dist::Gamma { months, .. } => months.0.get_or_init(|| self.month_cdf()).as_deref(),
+            _ => None,
         }
     }
 
@@ -367,6 +380,7 @@ impl Dist {
                 alpha,
                 beta,
                 sampler,
+                gammas,
                 ..
             } => Dist::ScaledBeta {
                 min: min * factor,
@@ -374,6 +388,7 @@ impl Dist {
                 alpha: *alpha,
                 beta: *beta,
                 sampler: *sampler,
+                gammas: *gammas,
                 months: MonthTable::default(),
             },
             Dist::Normal {
@@ -395,6 +410,21 @@ impl Dist {
             }
         }
     }
+}
+
+/// Whole months `min(j, limit)` by inverting a month table `cdf`
+/// (`cdf[j] = P(months <= j)`, from [`Dist::month_table`]): one uniform,
+/// then the smallest `j` with `u < cdf[j]`. Past the table (whose last entry
+/// is 1 unless it stops at `MAX_HORIZON`) lies beyond any horizon.
+#[inline]
+pub fn invert_months<R: Rng + ?Sized>(cdf: &[f64], limit: u64, rng: &mut R) -> u64 {
+    let u: f64 = rng.random();
+    let end = cdf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut j = 0usize;
+    while j < end && u >= cdf[j] {
+        j += 1;
+    }
+    if j == end { limit } else { j as u64 }
 }
 
 /// Standard normal CDF (via statrs' erfc).
@@ -685,6 +715,10 @@ fn scaled_beta(min: f64, range: f64, alpha: f64, beta: f64) -> Result<Dist, Dist
     if !(alpha > 0.0 && beta > 0.0 && alpha.is_finite() && beta.is_finite()) {
         return err("beta needs alpha > 0 and beta > 0");
     }
+    let gammas = match (Gamma::new(alpha, 1.0), Gamma::new(beta, 1.0)) {
+        (Ok(ga), Ok(gb)) => (ga, gb),
+        (Err(e), _) | (_, Err(e)) => return err(format!("invalid beta: {e}")),
+    };
     match Beta::new(alpha, beta) {
         Ok(sampler) => Ok(Dist::ScaledBeta {
             min,
@@ -692,6 +726,7 @@ fn scaled_beta(min: f64, range: f64, alpha: f64, beta: f64) -> Result<Dist, Dist
             alpha,
             beta,
             sampler,
+            gammas,
             months: MonthTable::default(),
         }),
         Err(e) => err(format!("invalid beta: {e}")),

@@ -46,7 +46,7 @@
 
 use rand::{Rng, RngExt};
 
-use crate::dist::Dist;
+use crate::dist::{Dist, invert_months};
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 use crate::scenario::{Sales, Scenario, Strategy, Volume};
@@ -55,6 +55,7 @@ use crate::scenario::{Sales, Scenario, Strategy, Volume};
 /// on the sampling primitives alone (see [`replay`]). For benchmarks: the
 /// "floor" of a trial is the time its draws take without the model around
 /// them. Compact (24 bytes), so a replayed trace costs little memory traffic.
+/// (The engine's [`NoTrace`] records nothing, so none of this is built.)
 #[doc(hidden)]
 #[derive(Debug, Clone)]
 pub enum Draw<'a> {
@@ -66,7 +67,7 @@ pub enum Draw<'a> {
     Deal {
         size: &'a Dist,
         cycle: &'a Dist,
-        left: u64,
+        left: u32,
         outcome: bool,
     },
     /// A strategy starts: its prepared samplers follow.
@@ -140,7 +141,7 @@ pub fn replay<R: Rng + ?Sized>(
                 left,
                 outcome,
             } => {
-                let v = size.sample(rng) + cycle.sample_months(*left, rng) as f64;
+                let v = size.sample(rng) + cycle.sample_months(u64::from(*left), rng) as f64;
                 if *outcome { v + rng.random::<f64>() } else { v }
             }
             Draw::Strategy => {
@@ -411,6 +412,8 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
         // months left after this one: a deal closing `months` after m
         // closes within the horizon iff months < left
         let left = (h - m) as u64;
+        // for the trace (h <= MAX_HORIZON)
+        let left32 = u32::try_from(left).unwrap_or(u32::MAX);
         let mut month_opps = 0u64;
         for (c, ((ch, d), &worked)) in strategy
             .channels
@@ -427,10 +430,18 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
             month_opps = month_opps.saturating_add(x);
             let (size_dist, cycle_dist) = (&ch.deal_size.dist, &ch.cycle_days.dist);
             let p_win = d.p_win;
+            let month_table = if x > 0 {
+                cycle_dist.month_table()
+            } else {
+                None
+            };
             for _ in 0..x {
                 let size = size_dist.sample(rng);
                 // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
-                let months = cycle_dist.sample_months(left, rng);
+                let months = match month_table {
+                    Some(cdf) => invert_months(cdf, left, rng),
+                    None => cycle_dist.sample_months(left, rng),
+                };
                 pipeline_value += size;
                 if months >= left {
                     // closes at c >= H: still open at the end, whatever its outcome
@@ -438,7 +449,7 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
                     trace.record(|| Draw::Deal {
                         size: size_dist,
                         cycle: cycle_dist,
-                        left,
+                        left: left32,
                         outcome: false,
                     });
                 } else {
@@ -446,7 +457,7 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
                     trace.record(|| Draw::Deal {
                         size: size_dist,
                         cycle: cycle_dist,
-                        left,
+                        left: left32,
                         outcome: p_win < 1.0,
                     });
                     if won {
@@ -499,4 +510,14 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
     } else {
         f64::NAN
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Draw;
+
+    #[test]
+    fn a_traced_draw_is_compact() {
+        assert!(std::mem::size_of::<Draw<'_>>() <= 24);
+    }
 }
