@@ -152,7 +152,7 @@ pub enum Truncation {
 
 impl Dist {
     /// Draw one value.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Dist::Fixed(x) => *x,
