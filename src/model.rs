@@ -8,12 +8,179 @@
 //! over capacity), per-deal size, cycle and outcome, and MRR/revenue.
 //! Counts are drawn as counts, never one draw per lead, so volume costs
 //! nothing; only opportunities are simulated one by one.
+//!
+//! Only the counts that are outputs are drawn. The stages between the
+//! first and the handoff stage, and those between the handoff and the
+//! pipeline stage, are each one binomial with the product of their
+//! conversions: a binomial thinning of a binomial is a binomial
+//! (`Bin(Bin(n, a), b) = Bin(n, a·b)` in law), and no intermediate stage is
+//! an output. Everything that depends only on the trial's parameters (the
+//! prepared binomials, the lead-count law) is built once per trial.
+//!
+//! # Draw order
+//!
+//! The shared stream: demand, churn, expansion, then the scenario's sales
+//! team (reps, capacity per rep).
+//!
+//! A strategy's stream: its own sales team (if it overrides the scenario's),
+//! fixed cost, then per channel: volume, cost per lead, dispersion, and the
+//! conversions in stage order. Then month by month:
+//! 1. per channel: the lead count (the gamma rate, then the Poisson count,
+//!    when over-dispersed), then the handoff count (one binomial);
+//! 2. when the month's handoff total exceeds capacity: the worked members
+//!    per channel (one hypergeometric per channel but the last);
+//! 3. per channel: the opportunity count (one binomial), then per
+//!    opportunity: deal size, its cycle in whole months
+//!    ([`Dist::sample_months`]: one uniform inverting the month table of
+//!    `cycle_days`, or a draw of `cycle_days` for fixed, uniform and
+//!    triangular cycles) and — only for a deal that closes within the
+//!    horizon and a channel whose win probability is below 1 — one uniform
+//!    for its outcome.
+//!
+//! A deal's cycle matters only through its closing month
+//! `m + floor(cycle_days / 30.4375)`, so that whole number of months is
+//! what is drawn, from its exact law.
+//!
+//! This order is an implementation detail, but it fixes the numbers a seed
+//! gives: change it only on purpose.
 
 use rand::{Rng, RngExt};
 
+use crate::dist::{Dist, invert_months};
 use crate::metrics::{Metric, MonthlyMetric};
-use crate::sampling::{binomial, lead_count, multivariate_hypergeometric};
-use crate::scenario::{DAYS_PER_MONTH, Sales, Scenario, Strategy, Volume};
+use crate::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
+use crate::scenario::{Sales, Scenario, Strategy, Volume};
+
+/// One random draw (or a few) of a trial, with what is needed to repeat it
+/// on the sampling primitives alone (see [`replay`]). For benchmarks: the
+/// "floor" of a trial is the time its draws take without the model around
+/// them. Compact (24 bytes), so a replayed trace costs little memory traffic.
+/// (The engine's [`NoTrace`] records nothing, so none of this is built.)
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub enum Draw<'a> {
+    /// A value of a scenario distribution (a per-trial parameter).
+    Dist(&'a Dist),
+    /// One opportunity: its size, its cycle in whole months (up to
+    /// `left`), and (when `outcome`) the uniform that decides whether it is
+    /// won.
+    Deal {
+        size: &'a Dist,
+        cycle: &'a Dist,
+        left: u32,
+        outcome: bool,
+    },
+    /// A strategy starts: its prepared samplers follow.
+    Strategy,
+    /// A sampler prepared once per trial; the `k`-th since [`Draw::Strategy`]
+    /// is slot `k`.
+    Prepare(Box<Prepared>),
+    /// A month's lead count with the sampler in `slot`.
+    Leads { slot: u32, lambda: f64 },
+    /// A binomial count with the probability prepared in `slot`.
+    Binomial { slot: u32, n: u64 },
+    /// One channel's handoff members, before a [`Draw::Capacity`].
+    Member(u64),
+    /// Sharing capacity `k` among the members listed just before.
+    Capacity { k: u64 },
+}
+
+/// A sampler prepared once per trial (see [`Draw::Prepare`]).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    Leads(LeadSampler),
+    Binomial(BinomialP),
+}
+
+/// Receives every draw of a trial; [`NoTrace`] (the engine's) compiles to
+/// nothing.
+#[doc(hidden)]
+pub trait Tracer<'a> {
+    fn record(&mut self, draw: impl FnOnce() -> Draw<'a>);
+}
+
+/// The tracer that records nothing.
+#[doc(hidden)]
+pub struct NoTrace;
+
+impl<'a> Tracer<'a> for NoTrace {
+    #[inline(always)]
+    fn record(&mut self, _draw: impl FnOnce() -> Draw<'a>) {}
+}
+
+impl<'a> Tracer<'a> for Vec<Draw<'a>> {
+    fn record(&mut self, draw: impl FnOnce() -> Draw<'a>) {
+        self.push(draw());
+    }
+}
+
+/// Scratch space of [`replay`].
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct ReplayScratch {
+    prepared: Vec<Prepared>,
+    members: Vec<u64>,
+}
+
+/// Make the draws of `draws` again on the sampling primitives, with no
+/// model logic; returns a sum of the values so nothing is optimised away.
+#[doc(hidden)]
+pub fn replay<R: Rng + ?Sized>(
+    draws: &[Draw<'_>],
+    scratch: &mut ReplayScratch,
+    rng: &mut R,
+) -> f64 {
+    let mut acc = 0.0;
+    for d in draws {
+        acc += match d {
+            Draw::Dist(dist) => dist.sample(rng),
+            Draw::Deal {
+                size,
+                cycle,
+                left,
+                outcome,
+            } => {
+                let v = size.sample(rng) + cycle.sample_months(u64::from(*left), rng) as f64;
+                if *outcome { v + rng.random::<f64>() } else { v }
+            }
+            Draw::Strategy => {
+                scratch.prepared.clear();
+                0.0
+            }
+            Draw::Prepare(p) => {
+                scratch.prepared.push((**p).clone());
+                0.0
+            }
+            Draw::Leads { slot, lambda } => match scratch.prepared.get(*slot as usize) {
+                Some(Prepared::Leads(l)) => l.sample(*lambda, rng) as f64,
+                _ => 0.0,
+            },
+            Draw::Binomial { slot, n } => match scratch.prepared.get(*slot as usize) {
+                Some(Prepared::Binomial(b)) => b.sample(*n, rng) as f64,
+                _ => 0.0,
+            },
+            Draw::Member(x) => {
+                scratch.members.push(*x);
+                0.0
+            }
+            Draw::Capacity { k } => {
+                multivariate_hypergeometric(&mut scratch.members, *k, rng);
+                let v = scratch.members.first().copied().unwrap_or(0);
+                scratch.members.clear();
+                v as f64
+            }
+        };
+    }
+    acc
+}
+
+/// `dist.sample`, recorded.
+#[inline(always)]
+fn sample<'a, R: Rng + ?Sized, T: Tracer<'a>>(dist: &'a Dist, rng: &mut R, trace: &mut T) -> f64 {
+    trace.record(|| Draw::Dist(dist));
+    dist.sample(rng)
+}
 
 /// Scenario-level draws of one trial, common to every strategy.
 #[derive(Debug, Clone, Copy)]
@@ -26,13 +193,30 @@ pub struct SharedDraw {
     pub capacity: Option<u64>,
 }
 
+/// Trace slot of prepared sampler `which` (0 leads, 1 to handoff, 2 to
+/// pipeline) of channel `c`.
+#[inline(always)]
+fn slot(c: usize, which: usize) -> u32 {
+    (3 * c + which) as u32
+}
+
 /// Draw the shared parameters of one trial, in a fixed order: demand, churn,
 /// expansion, then the scenario's sales team (reps, capacity per rep).
 pub fn draw_shared<R: Rng + ?Sized>(scn: &Scenario, rng: &mut R) -> SharedDraw {
-    let demand = scn.market.demand.dist.sample(rng);
-    let churn = scn.revenue.churn_monthly.dist.sample(rng);
-    let expansion = scn.revenue.expansion_monthly.dist.sample(rng);
-    let capacity = scn.sales.as_ref().map(|s| draw_capacity(s, rng));
+    draw_shared_traced(scn, rng, &mut NoTrace)
+}
+
+/// [`draw_shared`], reporting every draw to `trace`.
+#[doc(hidden)]
+pub fn draw_shared_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+    scn: &'a Scenario,
+    rng: &mut R,
+    trace: &mut T,
+) -> SharedDraw {
+    let demand = sample(&scn.market.demand.dist, rng, trace);
+    let churn = sample(&scn.revenue.churn_monthly.dist, rng, trace);
+    let expansion = sample(&scn.revenue.expansion_monthly.dist, rng, trace);
+    let capacity = scn.sales.as_ref().map(|s| draw_capacity(s, rng, trace));
     SharedDraw {
         demand,
         net_rate: expansion - churn,
@@ -41,30 +225,50 @@ pub fn draw_shared<R: Rng + ?Sized>(scn: &Scenario, rng: &mut R) -> SharedDraw {
 }
 
 /// `K = floor(reps × mql_capacity_per_rep)` for one trial.
-fn draw_capacity<R: Rng + ?Sized>(sales: &Sales, rng: &mut R) -> u64 {
-    let reps = sales.reps.dist.sample(rng);
-    let per_rep = sales.mql_capacity_per_rep.dist.sample(rng);
-    let k = (reps * per_rep).floor();
-    // saturating float-to-int conversion: a huge capacity is unlimited in practice
-    k as u64
+fn draw_capacity<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+    sales: &'a Sales,
+    rng: &mut R,
+    trace: &mut T,
+) -> u64 {
+    let reps = sample(&sales.reps.dist, rng, trace);
+    let per_rep = sample(&sales.mql_capacity_per_rep.dist, rng, trace);
+    // both are non-negative: the saturating float-to-int conversion is the
+    // floor, and a huge capacity is unlimited in practice
+    (reps * per_rep) as u64
 }
 
-/// Per-trial draws of one channel.
-#[derive(Debug, Clone, Default)]
+/// Per-trial draws of one channel, with their samplers prepared.
+#[derive(Debug, Clone)]
 struct ChannelDraw {
-    mean_volume: f64,
+    /// Mean monthly volume × the trial's demand (× seasonality gives λ).
+    base_lambda: f64,
     cost_per_lead: f64,
-    /// `Some(k)` for gamma–Poisson volume.
-    dispersion: Option<f64>,
-    /// Conversion into stages 1..=handoff.
-    pre: Vec<f64>,
-    /// Conversion into stages handoff+1..=pipeline.
-    post: Vec<f64>,
+    /// The lead-count law (Poisson or gamma–Poisson).
+    leads: LeadSampler,
+    /// Lead → handoff stage: the product of the conversions up to it.
+    to_handoff: BinomialP,
+    /// Handoff → pipeline stage (worked members to opportunities).
+    to_pipeline: BinomialP,
     /// Product of conversions after the pipeline stage.
     p_win: f64,
     leads_based: bool,
     /// Monthly spend of a spend-based channel (0 for lead-based ones).
     spend: f64,
+}
+
+impl Default for ChannelDraw {
+    fn default() -> Self {
+        ChannelDraw {
+            base_lambda: 0.0,
+            cost_per_lead: 0.0,
+            leads: LeadSampler::new(None),
+            to_handoff: BinomialP::new(1.0),
+            to_pipeline: BinomialP::new(1.0),
+            p_win: 1.0,
+            leads_based: true,
+            spend: 0.0,
+        }
+    }
 }
 
 /// Reusable buffers so a trial allocates nothing once warmed up.
@@ -85,11 +289,7 @@ pub struct TrialOut<'a> {
     pub monthly: &'a mut [f64],
 }
 
-/// Simulate one strategy for one trial.
-///
-/// Draw order on the strategy's stream: its own sales team (if it overrides
-/// the scenario's), fixed cost, then per channel volume, cost per lead,
-/// dispersion and conversions; then the months.
+/// Simulate one strategy for one trial (draw order: see the module docs).
 pub fn simulate_strategy<R: Rng + ?Sized>(
     scn: &Scenario,
     strategy: &Strategy,
@@ -98,44 +298,69 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
     ws: &mut Workspace,
     out: TrialOut<'_>,
 ) {
+    simulate_strategy_traced(scn, strategy, shared, rng, ws, out, &mut NoTrace);
+}
+
+/// [`simulate_strategy`], reporting every draw to `trace`.
+#[doc(hidden)]
+pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+    scn: &'a Scenario,
+    strategy: &'a Strategy,
+    shared: &SharedDraw,
+    rng: &mut R,
+    ws: &mut Workspace,
+    out: TrialOut<'_>,
+    trace: &mut T,
+) {
     let h = scn.horizon;
     let handoff = scn.funnel.handoff;
     let pipeline = scn.funnel.pipeline;
 
+    trace.record(|| Draw::Strategy);
     let capacity = match &strategy.sales {
-        Some(s) => Some(draw_capacity(s, rng)),
+        Some(s) => Some(draw_capacity(s, rng, trace)),
         None => shared.capacity,
     };
-    let fixed_cost = strategy.fixed_cost_per_month.dist.sample(rng);
+    let fixed_cost = sample(&strategy.fixed_cost_per_month.dist, rng, trace);
 
     ws.channels
         .resize_with(strategy.channels.len(), ChannelDraw::default);
     for (ch, d) in strategy.channels.iter().zip(ws.channels.iter_mut()) {
         let (volume, leads_based) = match &ch.volume {
-            Volume::Leads(p) => (p.dist.sample(rng), true),
-            Volume::Spend(p) => (p.dist.sample(rng), false),
+            Volume::Leads(p) => (sample(&p.dist, rng, trace), true),
+            Volume::Spend(p) => (sample(&p.dist, rng, trace), false),
         };
-        let cpl = ch.cost_per_lead.dist.sample(rng);
+        let cpl = sample(&ch.cost_per_lead.dist, rng, trace);
         d.leads_based = leads_based;
         d.cost_per_lead = cpl;
-        d.mean_volume = if leads_based { volume } else { volume / cpl };
+        let mean_volume = if leads_based { volume } else { volume / cpl };
+        d.base_lambda = mean_volume * shared.demand;
         d.spend = if leads_based { 0.0 } else { volume };
-        d.dispersion = ch.volume_dispersion.as_ref().map(|p| p.dist.sample(rng));
-        d.pre.clear();
-        d.post.clear();
-        d.p_win = 1.0;
+        let dispersion = ch
+            .volume_dispersion
+            .as_ref()
+            .map(|p| sample(&p.dist, rng, trace));
+        d.leads = LeadSampler::new(dispersion);
         // conversion[i] leads into stage i + 1
+        let (mut pre, mut post, mut win) = (1.0, 1.0, 1.0);
         for (i, p) in ch.conversion.iter().enumerate() {
-            let x = p.dist.sample(rng);
+            let x = sample(&p.dist, rng, trace);
             let stage = i + 1;
             if stage <= handoff {
-                d.pre.push(x);
+                pre *= x;
             } else if stage <= pipeline {
-                d.post.push(x);
+                post *= x;
             } else {
-                d.p_win *= x;
+                win *= x;
             }
         }
+        d.to_handoff = BinomialP::new(pre);
+        d.to_pipeline = BinomialP::new(post);
+        d.p_win = win;
+        // slots 3c, 3c + 1, 3c + 2 of the trace (see `slot` below)
+        trace.record(|| Draw::Prepare(Box::new(Prepared::Leads(d.leads))));
+        trace.record(|| Draw::Prepare(Box::new(Prepared::Binomial(d.to_handoff))));
+        trace.record(|| Draw::Prepare(Box::new(Prepared::Binomial(d.to_pipeline))));
     }
 
     ws.won_by_month.clear();
@@ -147,7 +372,7 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
     monthly.fill(0.0);
     let mi = |mm: MonthlyMetric, m: usize| mm.index() * h + m;
 
-    let (mut leads, mut mqls, mut ignored, mut opps) = (0.0, 0.0, 0.0, 0.0);
+    let (mut leads, mut mqls, mut ignored, mut opps) = (0u64, 0u64, 0u64, 0u64);
     let (mut pipeline_value, mut open_value, mut cost) = (0.0, 0.0, 0.0);
 
     for m in 0..h {
@@ -155,43 +380,86 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
         let mut month_leads = 0u64;
         let mut month_handoff = 0u64;
         ws.handoff.clear();
-        for d in &ws.channels {
-            let lambda = d.mean_volume * shared.demand * season;
-            let l = lead_count(lambda, d.dispersion, rng);
+        for (c, d) in ws.channels.iter().enumerate() {
+            let lambda = d.base_lambda * season;
+            trace.record(|| Draw::Leads {
+                slot: slot(c, 0),
+                lambda,
+            });
+            let l = d.leads.sample(lambda, rng);
             month_leads = month_leads.saturating_add(l);
             if d.leads_based {
                 cost += l as f64 * d.cost_per_lead;
             }
-            let mut x = l;
-            for &p in &d.pre {
-                x = binomial(x, p, rng);
-            }
+            trace.record(|| Draw::Binomial {
+                slot: slot(c, 1),
+                n: l,
+            });
+            let x = d.to_handoff.sample(l, rng);
             ws.handoff.push(x);
             month_handoff = month_handoff.saturating_add(x);
         }
         // Sales capacity: K of the M handoff members are worked, chosen
         // uniformly at random (multivariate hypergeometric over channels).
         if let Some(k) = capacity.filter(|k| month_handoff > *k) {
-            ignored += (month_handoff - k) as f64;
+            ignored = ignored.saturating_add(month_handoff - k);
+            for &x in &ws.handoff {
+                trace.record(|| Draw::Member(x));
+            }
+            trace.record(|| Draw::Capacity { k });
             multivariate_hypergeometric(&mut ws.handoff, k, rng);
         }
+        // months left after this one: a deal closing `months` after m
+        // closes within the horizon iff months < left
+        let left = (h - m) as u64;
+        // for the trace (h <= MAX_HORIZON)
+        let left32 = u32::try_from(left).unwrap_or(u32::MAX);
         let mut month_opps = 0u64;
-        for ((ch, d), &worked) in strategy.channels.iter().zip(&ws.channels).zip(&ws.handoff) {
-            let mut x = worked;
-            for &p in &d.post {
-                x = binomial(x, p, rng);
-            }
+        for (c, ((ch, d), &worked)) in strategy
+            .channels
+            .iter()
+            .zip(&ws.channels)
+            .zip(&ws.handoff)
+            .enumerate()
+        {
+            trace.record(|| Draw::Binomial {
+                slot: slot(c, 2),
+                n: worked,
+            });
+            let x = d.to_pipeline.sample(worked, rng);
             month_opps = month_opps.saturating_add(x);
+            let (size_dist, cycle_dist) = (&ch.deal_size.dist, &ch.cycle_days.dist);
+            let p_win = d.p_win;
+            let month_table = if x > 0 {
+                cycle_dist.month_table()
+            } else {
+                None
+            };
             for _ in 0..x {
-                let size = ch.deal_size.dist.sample(rng);
-                let cycle = ch.cycle_days.dist.sample(rng);
+                let size = size_dist.sample(rng);
+                // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
+                let months = match month_table {
+                    Some(cdf) => invert_months(cdf, left, rng),
+                    None => cycle_dist.sample_months(left, rng),
+                };
                 pipeline_value += size;
-                let months = (cycle / DAYS_PER_MONTH).floor();
-                if months >= (h - m) as f64 {
+                if months >= left {
                     // closes at c >= H: still open at the end, whatever its outcome
                     open_value += size;
+                    trace.record(|| Draw::Deal {
+                        size: size_dist,
+                        cycle: cycle_dist,
+                        left: left32,
+                        outcome: false,
+                    });
                 } else {
-                    let won = d.p_win >= 1.0 || rng.random::<f64>() < d.p_win;
+                    let won = p_win >= 1.0 || rng.random::<f64>() < p_win;
+                    trace.record(|| Draw::Deal {
+                        size: size_dist,
+                        cycle: cycle_dist,
+                        left: left32,
+                        outcome: p_win < 1.0,
+                    });
                     if won {
                         let c = m + months as usize;
                         ws.won_by_month[c] += 1.0;
@@ -200,9 +468,9 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
                 }
             }
         }
-        leads += month_leads as f64;
-        mqls += month_handoff as f64;
-        opps += month_opps as f64;
+        leads = leads.saturating_add(month_leads);
+        mqls = mqls.saturating_add(month_handoff);
+        opps = opps.saturating_add(month_opps);
         monthly[mi(MonthlyMetric::Leads, m)] = month_leads as f64;
         monthly[mi(MonthlyMetric::Mqls, m)] = month_handoff as f64;
         monthly[mi(MonthlyMetric::Opportunities, m)] = month_opps as f64;
@@ -226,10 +494,10 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
     }
 
     let metrics = out.metrics;
-    metrics[Metric::Leads.index()] = leads;
-    metrics[Metric::Mqls.index()] = mqls;
-    metrics[Metric::MqlsIgnored.index()] = ignored;
-    metrics[Metric::Opportunities.index()] = opps;
+    metrics[Metric::Leads.index()] = leads as f64;
+    metrics[Metric::Mqls.index()] = mqls as f64;
+    metrics[Metric::MqlsIgnored.index()] = ignored as f64;
+    metrics[Metric::Opportunities.index()] = opps as f64;
     metrics[Metric::PipelineCreated.index()] = pipeline_value;
     metrics[Metric::WonDeals.index()] = won;
     metrics[Metric::Bookings.index()] = bookings;
@@ -242,4 +510,14 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
     } else {
         f64::NAN
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Draw;
+
+    #[test]
+    fn a_traced_draw_is_compact() {
+        assert!(std::mem::size_of::<Draw<'_>>() <= 24);
+    }
 }

@@ -1,0 +1,249 @@
+//! Engine time per trial against its "floor": the time the same random
+//! draws take on the sampling primitives alone, with no model logic around
+//! them. The ratio engine/floor is the overhead of the model and engine.
+//!
+//! One trial of `tests/fixtures/scenario-format.toml` (both strategies) is
+//! traced with `model::simulate_strategy_traced`, which records every draw
+//! (kind and parameters); the floor replays those draws with
+//! `model::replay`. Three benchmarks in the group `per-trial`, all reported
+//! per trial (criterion's "thrpt" is trials/s):
+//! - `floor`: the traced draws replayed;
+//! - `model`: `draw_shared` + `simulate_strategy` of every strategy, with
+//!   the engine's per-trial stream seeding, no engine around it;
+//! - `engine-1-thread`: `engine::simulate_in_current_pool` on one thread.
+//!
+//! After criterion, a short summary prints medians of its own timing and
+//! the ratios model/floor and engine/floor.
+//!
+//! For instruction counts, `PIPESIM_PROFILE=floor|model|engine` with
+//! `PIPESIM_PROFILE_TRIALS=N` runs only that workload for N trials and
+//! exits (no criterion), e.g. under
+//! `valgrind --tool=callgrind`; the difference between two trial counts,
+//! divided by their difference, is the instruction count per trial.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput};
+use pipesim::engine::{self, shared_key, strategy_key, stream_rng};
+use pipesim::metrics::{Metric, MonthlyMetric};
+use pipesim::model::{self, Draw, ReplayScratch, TrialOut, Workspace};
+use pipesim::scenario::Scenario;
+
+/// Trials per measured batch (and traced for the floor).
+const TRIALS: u64 = 200;
+const SEED: u64 = 42;
+
+fn fixture() -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario-format.toml");
+    match Scenario::load(&path) {
+        Ok(s) => s,
+        Err(e) => panic!("cannot load {}: {e}", path.display()),
+    }
+}
+
+/// Model-only runner: the engine's per-trial work without the engine.
+struct ModelRun<'a> {
+    scn: &'a Scenario,
+    keys: Vec<u64>,
+    ws: Workspace,
+    metrics: [f64; Metric::COUNT],
+    monthly: Vec<f64>,
+}
+
+impl<'a> ModelRun<'a> {
+    fn new(scn: &'a Scenario) -> Self {
+        ModelRun {
+            scn,
+            keys: scn
+                .strategies
+                .iter()
+                .map(|s| strategy_key(&s.name))
+                .collect(),
+            ws: Workspace::default(),
+            metrics: [0.0; Metric::COUNT],
+            monthly: vec![0.0; MonthlyMetric::COUNT * scn.horizon],
+        }
+    }
+
+    /// Trials `0..n`; returns a checksum.
+    fn run(&mut self, n: u64) -> f64 {
+        let mut acc = 0.0;
+        for trial in 0..n {
+            let mut srng = stream_rng(SEED, trial, shared_key());
+            let shared = model::draw_shared(self.scn, &mut srng);
+            for (s, st) in self.scn.strategies.iter().enumerate() {
+                let mut rng = stream_rng(SEED, trial, self.keys[s]);
+                let out = TrialOut {
+                    metrics: &mut self.metrics,
+                    monthly: &mut self.monthly,
+                };
+                model::simulate_strategy(self.scn, st, &shared, &mut rng, &mut self.ws, out);
+                acc += self.metrics[Metric::Revenue.index()];
+            }
+        }
+        acc
+    }
+
+    /// The draws of each of trials `0..n`, every stream in the engine's order.
+    fn trace(&mut self, n: u64) -> Vec<Vec<Draw<'a>>> {
+        (0..n)
+            .map(|trial| {
+                let mut draws = Vec::new();
+                let mut srng = stream_rng(SEED, trial, shared_key());
+                let shared = model::draw_shared_traced(self.scn, &mut srng, &mut draws);
+                for (s, st) in self.scn.strategies.iter().enumerate() {
+                    let mut rng = stream_rng(SEED, trial, self.keys[s]);
+                    let out = TrialOut {
+                        metrics: &mut self.metrics,
+                        monthly: &mut self.monthly,
+                    };
+                    model::simulate_strategy_traced(
+                        self.scn,
+                        st,
+                        &shared,
+                        &mut rng,
+                        &mut self.ws,
+                        out,
+                        &mut draws,
+                    );
+                }
+                draws
+            })
+            .collect()
+    }
+}
+
+/// Replay traced trials, one generator per trial (seeded as the engine
+/// seeds one stream); returns a checksum.
+fn floor(traces: &[Vec<Draw<'_>>], scratch: &mut ReplayScratch) -> f64 {
+    let mut acc = 0.0;
+    for (trial, draws) in traces.iter().enumerate() {
+        let mut rng = stream_rng(SEED, trial as u64, shared_key());
+        acc += model::replay(draws, scratch, &mut rng);
+    }
+    acc
+}
+
+fn engine_run(scn: &Scenario, pool: &rayon::ThreadPool, n: u64) -> f64 {
+    let sim = pool.install(|| engine::simulate_in_current_pool(scn, n, SEED, &|_| {}));
+    sim.strategies[0].metric(Metric::Revenue)[0]
+}
+
+/// Draws per trial by kind, for the summary.
+fn draw_counts(traces: &[Vec<Draw<'_>>]) -> String {
+    let mut counts = [0usize; 6];
+    for d in traces.iter().flatten() {
+        match d {
+            Draw::Dist(_) => counts[0] += 1,
+            Draw::Deal { outcome, .. } => {
+                counts[1] += 1;
+                counts[2] += usize::from(*outcome);
+            }
+            Draw::Leads { .. } => counts[3] += 1,
+            Draw::Binomial { .. } => counts[4] += 1,
+            Draw::Capacity { .. } => counts[5] += 1,
+            Draw::Strategy | Draw::Prepare(_) | Draw::Member(_) => {}
+        }
+    }
+    let n = traces.len().max(1) as f64;
+    let names = [
+        "parameters",
+        "deals (size + cycle)",
+        "outcome uniforms",
+        "lead counts",
+        "binomials",
+        "capacity shares",
+    ];
+    names
+        .iter()
+        .zip(counts)
+        .map(|(name, c)| format!("{name} {:.1}", c as f64 / n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Median seconds per trial of `f` (which runs `TRIALS` trials) over `reps` runs.
+fn median_per_trial(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
+    let mut times: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64() / TRIALS as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[reps / 2]
+}
+
+fn profile(kind: &str, n: u64) {
+    let scn = fixture();
+    let mut run = ModelRun::new(&scn);
+    let sum = match kind {
+        "model" => run.run(n),
+        "floor" => {
+            let traces = run.trace(n);
+            floor(&traces, &mut ReplayScratch::default())
+        }
+        "engine" => match engine::thread_pool(1) {
+            Ok(pool) => engine_run(&scn, &pool, n),
+            Err(e) => panic!("{e}"),
+        },
+        other => panic!("PIPESIM_PROFILE={other}: expected floor, model or engine"),
+    };
+    println!("{kind} {n} trials: checksum {sum}");
+}
+
+fn main() {
+    if let Ok(kind) = std::env::var("PIPESIM_PROFILE") {
+        let n = std::env::var("PIPESIM_PROFILE_TRIALS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1000);
+        profile(&kind, n);
+        return;
+    }
+
+    let scn = fixture();
+    let mut run = ModelRun::new(&scn);
+    let traces = run.trace(TRIALS);
+    let mut scratch = ReplayScratch::default();
+    let pool = match engine::thread_pool(1) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+
+    let mut c = Criterion::default().configure_from_args();
+    {
+        let mut group = c.benchmark_group("per-trial");
+        group.throughput(Throughput::Elements(TRIALS));
+        group.sample_size(20);
+        group.bench_function("floor", |b| b.iter(|| floor(&traces, &mut scratch)));
+        group.bench_function("model", |b| b.iter(|| run.run(TRIALS)));
+        group.bench_function("engine-1-thread", |b| {
+            b.iter(|| engine_run(&scn, &pool, TRIALS))
+        });
+        group.finish();
+    }
+    c.final_summary();
+
+    // Own medians, interleaved so machine load hits all three alike.
+    let reps = 15;
+    let (mut f, mut m, mut e) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..reps {
+        f.push(median_per_trial(1, || floor(&traces, &mut scratch)));
+        m.push(median_per_trial(1, || run.run(TRIALS)));
+        e.push(median_per_trial(1, || engine_run(&scn, &pool, TRIALS)));
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (f, m, e) = (med(&mut f), med(&mut m), med(&mut e));
+    println!("\nper trial of scenario-format.toml (both strategies), median of {reps}:");
+    println!("  draws per trial: {}", draw_counts(&traces));
+    println!("  floor  {:8.2} µs", f * 1e6);
+    println!("  model  {:8.2} µs   model/floor  = {:.2}", m * 1e6, m / f);
+    println!("  engine {:8.2} µs   engine/floor = {:.2}", e * 1e6, e / f);
+}
