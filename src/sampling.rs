@@ -16,7 +16,9 @@
 //! - **Poisson** ([`poisson`]): inversion for λ < 10, Hörmann's PTRS
 //!   transformed rejection above.
 //! - **Gamma–Poisson** ([`LeadSampler`], [`lead_count`]): a standard
-//!   Gamma(k, 1) prepared once per trial, scaled by λ/k, then Poisson.
+//!   Gamma(k, 1) prepared once per trial, scaled by λ/k, then Poisson;
+//!   [`LeadSampler::sample_split`] also thins the leads (Poisson thinning:
+//!   two independent Poisson counts instead of a Poisson and a binomial).
 //! - **Hypergeometric** ([`hypergeometric`]): our own, because rand_distr
 //!   0.6.0's `Hypergeometric::new` fails with `PopulationTooLarge` in part of
 //!   its range (e.g. N = 2093, K = 93, n = 100), which would bias how sales
@@ -434,16 +436,46 @@ impl LeadSampler {
     /// One month's count with mean `lambda`.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, lambda: f64, rng: &mut R) -> u64 {
+        let rate = self.rate(lambda, rng);
+        poisson(rate, rng)
+    }
+
+    /// The month's Poisson rate: `lambda` itself, or the gamma-mixed rate
+    /// λ/k · G (one gamma draw) when over-dispersed.
+    #[inline]
+    pub fn rate<R: Rng + ?Sized>(&self, lambda: f64, rng: &mut R) -> f64 {
         match &self.gamma {
-            None => poisson(lambda, rng),
+            None => lambda,
             Some((g, inv_k)) => {
                 if !(lambda > 0.0) {
-                    return 0;
+                    return 0.0;
                 }
-                let rate = g.sample(rng) * (lambda * inv_k);
-                poisson(rate, rng)
+                g.sample(rng) * (lambda * inv_k)
             }
         }
+    }
+
+    /// One month's leads with mean `lambda` and, of them, those that pass a
+    /// thinning with probability `p` (each lead independently), as
+    /// `(leads, passed)`. Given the rate Λ, the passed and the other leads
+    /// are independent Poisson(Λ·p) and Poisson(Λ·(1−p)) counts (Poisson
+    /// thinning), so this is the same law as a lead count followed by
+    /// Binomial(leads, p), for two Poisson draws instead of a Poisson and a
+    /// binomial. Draw order: the rate (if over-dispersed), the passed, the
+    /// others.
+    #[inline]
+    pub fn sample_split<R: Rng + ?Sized>(&self, lambda: f64, p: f64, rng: &mut R) -> (u64, u64) {
+        let rate = self.rate(lambda, rng);
+        if !(p > 0.0) {
+            return (poisson(rate, rng), 0);
+        }
+        if p >= 1.0 {
+            let x = poisson(rate, rng);
+            return (x, x);
+        }
+        let passed = poisson(rate * p, rng);
+        let others = poisson(rate * (1.0 - p), rng);
+        (passed.saturating_add(others), passed)
     }
 }
 
@@ -774,6 +806,61 @@ mod tests {
         }
         assert_eq!(poisson(0.0, &mut rng), 0);
         assert_eq!(poisson(f64::NAN, &mut rng), 0);
+    }
+
+    /// Split lead counts have the law of a count followed by a binomial:
+    /// means, variances and the covariance of (leads, passed) for the
+    /// gamma–Poisson mixture (leads: λ + λ²/k; passed: λp + (λp)²/k;
+    /// covariance: p·Var(leads)).
+    #[test]
+    fn split_lead_counts_match_thinned_moments() {
+        let mut rng = stream_rng(14, 0, 7);
+        let (lambda, k, p) = (400.0f64, 20.0f64, 0.35f64);
+        let sampler = LeadSampler::new(Some(k));
+        let reps = 100_000;
+        let draws: Vec<(f64, f64)> = (0..reps)
+            .map(|_| {
+                let (l, x) = sampler.sample_split(lambda, p, &mut rng);
+                (l as f64, x as f64)
+            })
+            .collect();
+        let r = reps as f64;
+        let ml = draws.iter().map(|d| d.0).sum::<f64>() / r;
+        let mx = draws.iter().map(|d| d.1).sum::<f64>() / r;
+        let vl = draws.iter().map(|d| (d.0 - ml).powi(2)).sum::<f64>() / (r - 1.0);
+        let vx = draws.iter().map(|d| (d.1 - mx).powi(2)).sum::<f64>() / (r - 1.0);
+        let cov = draws.iter().map(|d| (d.0 - ml) * (d.1 - mx)).sum::<f64>() / (r - 1.0);
+        let var_l = lambda + lambda * lambda / k;
+        let var_x = lambda * p + (lambda * p).powi(2) / k;
+        assert!(
+            (ml - lambda).abs() < 4.0 * (var_l / r).sqrt(),
+            "mean leads {ml}"
+        );
+        assert!(
+            (mx - lambda * p).abs() < 4.0 * (var_x / r).sqrt(),
+            "mean passed {mx}"
+        );
+        // relative SE of a sample variance ≈ sqrt(2/(r−1)) (near-normal counts)
+        let se_rel = (2.0 / (r - 1.0)).sqrt() * 1.2;
+        assert!(
+            (vl / var_l - 1.0).abs() < 4.0 * se_rel,
+            "var leads {vl} vs {var_l}"
+        );
+        assert!(
+            (vx / var_x - 1.0).abs() < 4.0 * se_rel,
+            "var passed {vx} vs {var_x}"
+        );
+        assert!(
+            (cov / (p * var_l) - 1.0).abs() < 4.0 * se_rel,
+            "cov {cov} vs {}",
+            p * var_l
+        );
+        assert_eq!(sampler.sample_split(0.0, p, &mut rng), (0, 0));
+        let plain = LeadSampler::new(None);
+        let (l, x) = plain.sample_split(50.0, 1.0, &mut rng);
+        assert_eq!(l, x);
+        let (_, x) = plain.sample_split(50.0, 0.0, &mut rng);
+        assert_eq!(x, 0);
     }
 
     #[test]
