@@ -53,8 +53,6 @@ const BINOMIAL_INVERSION_BELOW: f64 = 20.0;
 /// 1e-100): it starts again with a fresh uniform.
 const INVERSION_MAX_STEPS: u64 = 400;
 
-/// ln √(2π).
-const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// ln(2π).
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -336,12 +334,14 @@ fn ln_binomial_pmf(x: f64, n: f64, p: f64, q: f64) -> f64 {
     lc - 0.5 * lf
 }
 
-/// ln P(X = x) for X ~ Poisson(λ), whole `x ≥ 0`, λ > 0.
-fn ln_poisson_pmf(x: f64, lambda: f64) -> f64 {
+/// P(X = x) for X ~ Poisson(λ), whole `x ≥ 0`, λ > 0: Loader's form
+/// `e^(−stirlerr(x) − bd0(x, λ)) / √(2πx)`, with no logarithm when x is near
+/// λ (where `bd0` is a series).
+fn poisson_pmf(x: f64, lambda: f64) -> f64 {
     if x == 0.0 {
-        return -lambda;
+        return exp(-lambda);
     }
-    -stirlerr(x) - bd0(x, lambda) - LN_SQRT_2PI - 0.5 * x.ln()
+    exp(-stirlerr(x) - bd0(x, lambda)) / (2.0 * std::f64::consts::PI * x).sqrt()
 }
 
 /// ln P(X = x) for X ~ Hypergeometric: `x` successes among `n` draws from
@@ -350,6 +350,20 @@ fn ln_hypergeometric_pmf(x: f64, k: f64, f: f64, n: f64) -> f64 {
     let total = k + f;
     let p = n / total;
     let q = (total - n) / total;
+    let (ks, kf, fs, ff) = (x, k - x, n - x, f - n + x);
+    if ks > 0.0 && kf > 0.0 && fs > 0.0 && ff > 0.0 && n < total {
+        // the three Loader terms with their ½·ln(2π·a·b/m) parts in one
+        // logarithm; the third binomial sits at its mean (bd0 terms 0)
+        let lc = stirlerr(k) - stirlerr(ks) - stirlerr(kf) - bd0(ks, k * p) - bd0(kf, k * q)
+            + stirlerr(f)
+            - stirlerr(fs)
+            - stirlerr(ff)
+            - bd0(fs, f * p)
+            - bd0(ff, f * q)
+            - (stirlerr(total) - stirlerr(n) - stirlerr(total - n));
+        let ratio = (ks * kf / k) * (fs * ff / f) / (n * (total - n) / total);
+        return lc - 0.5 * (LN_2PI + ratio.ln());
+    }
     ln_binomial_pmf(x, k, p, q) + ln_binomial_pmf(n - x, f, p, q) - ln_binomial_pmf(n, total, p, q)
 }
 
@@ -574,8 +588,9 @@ fn poisson_ptrs<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> u64 {
         if us < 0.013 && v > us {
             continue;
         }
-        let lhs = (v * inv_alpha / (a / (us * us) + b)).ln();
-        if lhs <= ln_poisson_pmf(k, lambda) {
+        // exact test in linear form: no logarithm on this path
+        let lhs = v * inv_alpha / (a / (us * us) + b);
+        if lhs <= poisson_pmf(k, lambda) {
             return k as u64;
         }
     }
@@ -762,6 +777,17 @@ mod tests {
     use super::*;
     use crate::engine::stream_rng;
 
+    /// ln √(2π).
+    const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+
+    /// ln P(X = x) for X ~ Poisson(λ), whole `x ≥ 0`, λ > 0.
+    fn ln_poisson_pmf(x: f64, lambda: f64) -> f64 {
+        if x == 0.0 {
+            return -lambda;
+        }
+        -stirlerr(x) - bd0(x, lambda) - LN_SQRT_2PI - 0.5 * x.ln()
+    }
+
     /// Mean and variance of many hypergeometric draws match the analytic
     /// values within 4 standard errors, including the range where
     /// rand_distr 0.6.0 fails (regression: capacity shares were biased).
@@ -917,6 +943,34 @@ mod tests {
             (got - direct).abs() < 1e-10,
             "hypergeometric: {got} vs {direct}"
         );
+    }
+
+    #[test]
+    fn hypergeometric_log_pmf_forms_agree() {
+        for (x, k, f, n) in [
+            (5.0, 93.0, 2000.0, 100.0),
+            (222.0, 360.0, 127.0, 300.0),
+            (120_000.0, 400_000.0, 600_000.0, 300_000.0),
+            (3.0, 7.0, 5.0, 6.0),
+        ] {
+            let total = k + f;
+            let (p, q) = (n / total, (total - n) / total);
+            let three = ln_binomial_pmf(x, k, p, q) + ln_binomial_pmf(n - x, f, p, q)
+                - ln_binomial_pmf(n, total, p, q);
+            let one = ln_hypergeometric_pmf(x, k, f, n);
+            assert!(
+                (one - three).abs() < 1e-12,
+                "{x},{k},{f},{n}: {one} vs {three}"
+            );
+        }
+        for (x, lambda) in [(4.0f64, 3.5f64), (30.0, 25.0), (950.0, 900.0), (0.0, 12.0)] {
+            let a = poisson_pmf(x, lambda);
+            let b = ln_poisson_pmf(x, lambda).exp();
+            assert!(
+                (a / b - 1.0).abs() < 1e-13,
+                "poisson {x},{lambda}: {a} vs {b}"
+            );
+        }
     }
 
     /// Chi-square goodness of fit of `draw` to the pmf `ln_pmf` over the
