@@ -4,10 +4,14 @@
 //!
 //! One trial of `tests/fixtures/scenario-format.toml` (both strategies) is
 //! traced with `model::simulate_strategy_traced`, which records every draw
-//! (kind and parameters); the floor replays those draws with
-//! `model::replay`. Three benchmarks in the group `per-trial`, all reported
-//! per trial (criterion's "thrpt" is trials/s):
-//! - `floor`: the traced draws replayed;
+//! (kind and parameters). Four benchmarks in the group `per-trial`, all
+//! reported per trial (criterion's "thrpt" is trials/s):
+//! - `floor`: the traced draws of `TRIALS` trials regrouped by kind and
+//!   drawn kind by kind in tight loops (no dispatch between kinds, nothing
+//!   else around them): the lower bound the ratio is taken against;
+//! - `floor-in-order`: the same draws replayed in the trial's own order
+//!   with `model::replay` (pays a branch per draw to dispatch on its kind,
+//!   so it is slower than the model itself: not a lower bound);
 //! - `model`: `draw_shared` + `simulate_strategy` of every strategy, with
 //!   the engine's per-trial stream seeding, no engine around it;
 //! - `engine-1-thread`: `engine::simulate_in_current_pool` on one thread.
@@ -19,16 +23,19 @@
 //! `PIPESIM_PROFILE_TRIALS=N` runs only that workload for N trials and
 //! exits (no criterion), e.g. under
 //! `valgrind --tool=callgrind`; the difference between two trial counts,
-//! divided by their difference, is the instruction count per trial.
+//! divided by their difference, is the instruction count per trial
+//! (`floor` counts include tracing the trials first).
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
+use pipesim::dist::{Dist, invert_months};
 use pipesim::engine::{self, shared_key, strategy_key, stream_rng};
 use pipesim::metrics::{Metric, MonthlyMetric};
-use pipesim::model::{self, Draw, ReplayScratch, TrialOut, Workspace};
+use pipesim::model::{self, Draw, Prepared, ReplayScratch, TrialOut, Workspace};
+use pipesim::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 use pipesim::scenario::Scenario;
 
 /// Trials per measured batch (and traced for the floor).
@@ -115,9 +122,114 @@ impl<'a> ModelRun<'a> {
     }
 }
 
-/// Replay traced trials, one generator per trial (seeded as the engine
-/// seeds one stream); returns a checksum.
-fn floor(traces: &[Vec<Draw<'_>>], scratch: &mut ReplayScratch) -> f64 {
+/// Deals of one (size, cycle) pair: (month limit, outcome drawn) per deal.
+type DealGroup<'a> = (&'a Dist, &'a Dist, Vec<(u32, bool)>);
+
+/// The traced draws of many trials regrouped by kind, so each kind is drawn
+/// in its own tight loop (no dispatch between kinds, branch-predictable):
+/// a lower bound for drawing them, whatever the model does around them.
+struct Plan<'a> {
+    params: Vec<&'a Dist>,
+    /// Deals grouped by their (size, cycle) distributions, as in the model's
+    /// per-channel loop: (month limit, outcome drawn) per deal.
+    deals: Vec<DealGroup<'a>>,
+    leads: Vec<(LeadSampler, f64, f64)>,
+    binomials: Vec<(BinomialP, u64)>,
+    /// (members, capacity)
+    capacity: Vec<(Vec<u64>, u64)>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(traces: &[Vec<Draw<'a>>]) -> Self {
+        let mut plan = Plan {
+            params: Vec::new(),
+            deals: Vec::new(),
+            leads: Vec::new(),
+            binomials: Vec::new(),
+            capacity: Vec::new(),
+        };
+        let mut prepared: Vec<Prepared> = Vec::new();
+        let mut members = Vec::new();
+        for d in traces.iter().flatten() {
+            match d {
+                Draw::Dist(dist) => plan.params.push(dist),
+                Draw::Deal {
+                    size,
+                    cycle,
+                    left,
+                    outcome,
+                } => {
+                    let group = plan
+                        .deals
+                        .iter()
+                        .position(|(s, c, _)| std::ptr::eq(*s, *size) && std::ptr::eq(*c, *cycle));
+                    let i = group.unwrap_or_else(|| {
+                        plan.deals.push((size, cycle, Vec::new()));
+                        plan.deals.len() - 1
+                    });
+                    plan.deals[i].2.push((*left, *outcome));
+                }
+                Draw::Strategy => prepared.clear(),
+                Draw::Prepare(p) => prepared.push((**p).clone()),
+                Draw::Leads { slot, lambda, p } => {
+                    if let Some(Prepared::Leads(l)) = prepared.get(*slot as usize) {
+                        plan.leads.push((*l, *lambda, *p));
+                    }
+                }
+                Draw::Binomial { slot, n } => {
+                    if let Some(Prepared::Binomial(b)) = prepared.get(*slot as usize) {
+                        plan.binomials.push((*b, *n));
+                    }
+                }
+                Draw::Member(x) => members.push(*x),
+                Draw::Capacity { k } => plan.capacity.push((std::mem::take(&mut members), *k)),
+            }
+        }
+        plan
+    }
+
+    /// Draw everything once; returns a checksum.
+    fn run(&self, scratch: &mut Vec<u64>) -> f64 {
+        let mut rng = stream_rng(SEED, 0, shared_key());
+        let mut acc = 0.0;
+        for d in &self.params {
+            acc += d.sample(&mut rng);
+        }
+        for (size, cycle, deals) in &self.deals {
+            let table = cycle.month_table();
+            for &(left, outcome) in deals {
+                acc += size.sample(&mut rng);
+                let left = u64::from(left);
+                let months = match table {
+                    Some(cdf) => invert_months(cdf, left, &mut rng),
+                    None => cycle.sample_months(left, &mut rng),
+                };
+                acc += months as f64;
+                if outcome {
+                    acc += rand::RngExt::random::<f64>(&mut rng);
+                }
+            }
+        }
+        for (l, lambda, p) in &self.leads {
+            let (a, b) = l.sample_split(*lambda, *p, &mut rng);
+            acc += (a + b) as f64;
+        }
+        for (b, n) in &self.binomials {
+            acc += b.sample(*n, &mut rng) as f64;
+        }
+        for (members, k) in &self.capacity {
+            scratch.clear();
+            scratch.extend_from_slice(members);
+            multivariate_hypergeometric(scratch, *k, &mut rng);
+            acc += scratch.first().copied().unwrap_or(0) as f64;
+        }
+        acc
+    }
+}
+
+/// Replay traced trials in their own order, one generator per trial
+/// (seeded as the engine seeds one stream); returns a checksum.
+fn floor_in_order(traces: &[Vec<Draw<'_>>], scratch: &mut ReplayScratch) -> f64 {
     let mut acc = 0.0;
     for (trial, draws) in traces.iter().enumerate() {
         let mut rng = stream_rng(SEED, trial as u64, shared_key());
@@ -184,7 +296,7 @@ fn profile(kind: &str, n: u64) {
         "model" => run.run(n),
         "floor" => {
             let traces = run.trace(n);
-            floor(&traces, &mut ReplayScratch::default())
+            Plan::new(&traces).run(&mut Vec::new())
         }
         "engine" => match engine::thread_pool(1) {
             Ok(pool) => engine_run(&scn, &pool, n),
@@ -208,7 +320,9 @@ fn main() {
     let scn = fixture();
     let mut run = ModelRun::new(&scn);
     let traces = run.trace(TRIALS);
+    let plan = Plan::new(&traces);
     let mut scratch = ReplayScratch::default();
+    let mut members = Vec::new();
     let pool = match engine::thread_pool(1) {
         Ok(p) => p,
         Err(e) => panic!("{e}"),
@@ -219,7 +333,10 @@ fn main() {
         let mut group = c.benchmark_group("per-trial");
         group.throughput(Throughput::Elements(TRIALS));
         group.sample_size(20);
-        group.bench_function("floor", |b| b.iter(|| floor(&traces, &mut scratch)));
+        group.bench_function("floor", |b| b.iter(|| plan.run(&mut members)));
+        group.bench_function("floor-in-order", |b| {
+            b.iter(|| floor_in_order(&traces, &mut scratch))
+        });
         group.bench_function("model", |b| b.iter(|| run.run(TRIALS)));
         group.bench_function("engine-1-thread", |b| {
             b.iter(|| engine_run(&scn, &pool, TRIALS))
@@ -232,7 +349,7 @@ fn main() {
     let reps = 15;
     let (mut f, mut m, mut e) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
-        f.push(median_per_trial(1, || floor(&traces, &mut scratch)));
+        f.push(median_per_trial(1, || plan.run(&mut members)));
         m.push(median_per_trial(1, || run.run(TRIALS)));
         e.push(median_per_trial(1, || engine_run(&scn, &pool, TRIALS)));
     }

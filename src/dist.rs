@@ -203,7 +203,7 @@ impl Dist {
             },
             Dist::LogNormal { mu, sigma, .. } => {
                 let z: f64 = rng.sample(StandardNormal);
-                (mu + sigma * z).exp()
+                crate::sampling::exp(mu + sigma * z)
             }
             Dist::Gamma { sampler, .. } => sampler.sample(rng),
         }

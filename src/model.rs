@@ -11,11 +11,15 @@
 //!
 //! Only the counts that are outputs are drawn. The stages between the
 //! first and the handoff stage, and those between the handoff and the
-//! pipeline stage, are each one binomial with the product of their
+//! pipeline stage, each act as one thinning with the product of their
 //! conversions: a binomial thinning of a binomial is a binomial
 //! (`Bin(Bin(n, a), b) = Bin(n, a·b)` in law), and no intermediate stage is
-//! an output. Everything that depends only on the trial's parameters (the
-//! prepared binomials, the lead-count law) is built once per trial.
+//! an output. The first of them is folded into the lead count: given the
+//! month's rate Λ, the leads that reach the handoff stage and the others
+//! are independent Poisson(Λ·p) and Poisson(Λ·(1−p)) counts (Poisson
+//! thinning), the same law as Poisson leads followed by a binomial.
+//! Everything that depends only on the trial's parameters (the prepared
+//! binomial, the lead-count law) is built once per trial.
 //!
 //! # Draw order
 //!
@@ -25,8 +29,9 @@
 //! A strategy's stream: its own sales team (if it overrides the scenario's),
 //! fixed cost, then per channel: volume, cost per lead, dispersion, and the
 //! conversions in stage order. Then month by month:
-//! 1. per channel: the lead count (the gamma rate, then the Poisson count,
-//!    when over-dispersed), then the handoff count (one binomial);
+//! 1. per channel: the gamma rate (when over-dispersed), then the leads
+//!    that reach the handoff stage (Poisson), then the other leads
+//!    (Poisson; skipped when every lead or none reaches it);
 //! 2. when the month's handoff total exceeds capacity: the worked members
 //!    per channel (one hypergeometric per channel but the last);
 //! 3. per channel: the opportunity count (one binomial), then per
@@ -75,8 +80,9 @@ pub enum Draw<'a> {
     /// A sampler prepared once per trial; the `k`-th since [`Draw::Strategy`]
     /// is slot `k`.
     Prepare(Box<Prepared>),
-    /// A month's lead count with the sampler in `slot`.
-    Leads { slot: u32, lambda: f64 },
+    /// A month's leads, split by the probability `p` of reaching the
+    /// handoff stage, with the sampler in `slot`.
+    Leads { slot: u32, lambda: f64, p: f64 },
     /// A binomial count with the probability prepared in `slot`.
     Binomial { slot: u32, n: u64 },
     /// One channel's handoff members, before a [`Draw::Capacity`].
@@ -152,8 +158,11 @@ pub fn replay<R: Rng + ?Sized>(
                 scratch.prepared.push((**p).clone());
                 0.0
             }
-            Draw::Leads { slot, lambda } => match scratch.prepared.get(*slot as usize) {
-                Some(Prepared::Leads(l)) => l.sample(*lambda, rng) as f64,
+            Draw::Leads { slot, lambda, p } => match scratch.prepared.get(*slot as usize) {
+                Some(Prepared::Leads(l)) => {
+                    let (leads, passed) = l.sample_split(*lambda, *p, rng);
+                    (leads + passed) as f64
+                }
                 _ => 0.0,
             },
             Draw::Binomial { slot, n } => match scratch.prepared.get(*slot as usize) {
@@ -193,11 +202,11 @@ pub struct SharedDraw {
     pub capacity: Option<u64>,
 }
 
-/// Trace slot of prepared sampler `which` (0 leads, 1 to handoff, 2 to
-/// pipeline) of channel `c`.
+/// Trace slot of prepared sampler `which` (0 leads, 1 to pipeline) of
+/// channel `c`.
 #[inline(always)]
 fn slot(c: usize, which: usize) -> u32 {
-    (3 * c + which) as u32
+    (2 * c + which) as u32
 }
 
 /// Draw the shared parameters of one trial, in a fixed order: demand, churn,
@@ -246,7 +255,7 @@ struct ChannelDraw {
     /// The lead-count law (Poisson or gamma–Poisson).
     leads: LeadSampler,
     /// Lead → handoff stage: the product of the conversions up to it.
-    to_handoff: BinomialP,
+    to_handoff: f64,
     /// Handoff → pipeline stage (worked members to opportunities).
     to_pipeline: BinomialP,
     /// Product of conversions after the pipeline stage.
@@ -262,7 +271,7 @@ impl Default for ChannelDraw {
             base_lambda: 0.0,
             cost_per_lead: 0.0,
             leads: LeadSampler::new(None),
-            to_handoff: BinomialP::new(1.0),
+            to_handoff: 1.0,
             to_pipeline: BinomialP::new(1.0),
             p_win: 1.0,
             leads_based: true,
@@ -354,12 +363,11 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
                 win *= x;
             }
         }
-        d.to_handoff = BinomialP::new(pre);
+        d.to_handoff = pre;
         d.to_pipeline = BinomialP::new(post);
         d.p_win = win;
-        // slots 3c, 3c + 1, 3c + 2 of the trace (see `slot` below)
+        // slots 2c and 2c + 1 of the trace (see `slot`)
         trace.record(|| Draw::Prepare(Box::new(Prepared::Leads(d.leads))));
-        trace.record(|| Draw::Prepare(Box::new(Prepared::Binomial(d.to_handoff))));
         trace.record(|| Draw::Prepare(Box::new(Prepared::Binomial(d.to_pipeline))));
     }
 
@@ -385,17 +393,14 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
             trace.record(|| Draw::Leads {
                 slot: slot(c, 0),
                 lambda,
+                p: d.to_handoff,
             });
-            let l = d.leads.sample(lambda, rng);
+            // leads and, of them, entries into the handoff stage
+            let (l, x) = d.leads.sample_split(lambda, d.to_handoff, rng);
             month_leads = month_leads.saturating_add(l);
             if d.leads_based {
                 cost += l as f64 * d.cost_per_lead;
             }
-            trace.record(|| Draw::Binomial {
-                slot: slot(c, 1),
-                n: l,
-            });
-            let x = d.to_handoff.sample(l, rng);
             ws.handoff.push(x);
             month_handoff = month_handoff.saturating_add(x);
         }
@@ -423,7 +428,7 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
             .enumerate()
         {
             trace.record(|| Draw::Binomial {
-                slot: slot(c, 2),
+                slot: slot(c, 1),
                 n: worked,
             });
             let x = d.to_pipeline.sample(worked, rng);
