@@ -14,7 +14,8 @@
 //!   so it is slower than the model itself: not a lower bound);
 //! - `model`: `draw_shared` + `simulate_strategy` of every strategy, with
 //!   the engine's per-trial stream seeding, no engine around it;
-//! - `engine-1-thread`: `engine::simulate_in_current_pool` on one thread.
+//! - `engine-1-thread`: `engine::run_blocks` (the streaming engine, results
+//!   handed to a sink that keeps nothing) on one thread.
 //!
 //! After criterion, a short summary prints medians of its own timing and
 //! the ratios model/floor and engine/floor.
@@ -239,8 +240,15 @@ fn floor_in_order(traces: &[Vec<Draw<'_>>], scratch: &mut ReplayScratch) -> f64 
 }
 
 fn engine_run(scn: &Scenario, pool: &rayon::ThreadPool, n: u64) -> f64 {
-    let sim = pool.install(|| engine::simulate_in_current_pool(scn, n, SEED, &|_| {}));
-    sim.strategies[0].metric(Metric::Revenue)[0]
+    let mut first = 0.0;
+    let r: Result<(), std::convert::Infallible> = pool.install(|| {
+        engine::run_blocks(&[scn], SEED, 0..n, &|_| {}, |blocks| {
+            first += blocks[0].metric(0, 0, Metric::Revenue.index());
+            Ok(())
+        })
+    });
+    let Ok(()) = r;
+    first
 }
 
 /// Draws per trial by kind, for the summary.
