@@ -242,13 +242,32 @@ impl SeriesAcc {
         match &self.store {
             Store::Exact(v) => {
                 let mean = v.iter().sum::<f64>() / v.len() as f64;
-                let mut sorted = v.clone();
-                sorted.sort_unstable_by(f64::total_cmp);
-                (mean, ps.map(|p| stats::quantile_sorted(&sorted, p)))
+                let mut work = v.clone();
+                (mean, ps.map(|p| quantile_by_selection(&mut work, p)))
             }
             Store::Sketch(sk) => (self.mean, ps.map(|p| sk.quantile(p))),
         }
     }
+}
+
+/// The type-7 quantile of `xs` (reordered in place) by selection instead of
+/// a full sort: the same value as [`stats::quantile_sorted`] on the sorted
+/// data, in linear time.
+pub fn quantile_by_selection(xs: &mut [f64], p: f64) -> f64 {
+    let n = xs.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let (_, x_lo, right) = xs.select_nth_unstable_by(lo, f64::total_cmp);
+    let x_lo = *x_lo;
+    let x_hi = right
+        .iter()
+        .copied()
+        .min_by(f64::total_cmp)
+        .unwrap_or(x_lo);
+    x_lo + (h - lo as f64) * (x_hi - x_lo)
 }
 
 /// The series of a run or a what-if, fed window by window.
@@ -340,4 +359,31 @@ impl Accumulator {
 
 fn fits(series: usize, trials: u64, budget: u64) -> bool {
     (series as u64).saturating_mul(trials).saturating_mul(8) <= budget
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_quantiles_equal_sorted_quantiles() {
+        let mut x: u64 = 12345;
+        let mut values: Vec<f64> = (0..1001)
+            .map(|_| {
+                x = crate::engine::splitmix64(x);
+                (x % 997) as f64 - 300.0
+            })
+            .collect();
+        let mut sorted = values.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        for p in [0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0] {
+            assert_eq!(
+                quantile_by_selection(&mut values, p),
+                stats::quantile_sorted(&sorted, p),
+                "p = {p}"
+            );
+        }
+        assert_eq!(quantile_by_selection(&mut [4.0], 0.3), 4.0);
+        assert!(quantile_by_selection(&mut [], 0.3).is_nan());
+    }
 }
