@@ -262,11 +262,7 @@ pub fn quantile_by_selection(xs: &mut [f64], p: f64) -> f64 {
     let lo = h.floor() as usize;
     let (_, x_lo, right) = xs.select_nth_unstable_by(lo, f64::total_cmp);
     let x_lo = *x_lo;
-    let x_hi = right
-        .iter()
-        .copied()
-        .min_by(f64::total_cmp)
-        .unwrap_or(x_lo);
+    let x_hi = right.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo);
     x_lo + (h - lo as f64) * (x_hi - x_lo)
 }
 

@@ -231,3 +231,34 @@ fn per_trial_sink_sees_every_trial_in_order() {
         assert_eq!(*v, sim.strategies[1].metric(Metric::Bookings)[i]);
     }
 }
+
+/// Guards the switch from exact quantiles to the sketch in mid-run (what an
+/// adaptive run does when its trials outgrow the budget): the result equals
+/// a run that used the sketch from the start.
+#[test]
+fn switching_to_the_sketch_mid_run_equals_sketching_from_the_start() {
+    use pipesim::accum::Accumulator;
+    let scn = fixture();
+    let sources = stats::run_sources(&scn);
+    let n = 3 * engine::window_trials(&[&scn]);
+    // exact for the first window only
+    let budget = sources.len() as u64 * engine::window_trials(&[&scn]) * 8;
+    let (switched, sketched) = in_pool(2, || {
+        let mut a = Accumulator::with_budget(sources.clone(), None, budget);
+        let mut b = Accumulator::with_budget(sources.clone(), Some(n), 0);
+        let r: Result<(), std::convert::Infallible> =
+            engine::run_blocks(&[&scn], 5, 0..n, &|_| {}, |blocks| {
+                a.push(blocks);
+                b.push(blocks);
+                Ok(())
+            });
+        let Ok(()) = r;
+        (a, b)
+    });
+    assert!(!switched.exact() && !sketched.exact());
+    let (x, y) = (
+        stats::analyze_acc(&scn, &switched),
+        stats::analyze_acc(&scn, &sketched),
+    );
+    assert_eq!(csvs(&scn, &x), csvs(&scn, &y));
+}
