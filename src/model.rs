@@ -36,9 +36,9 @@
 //!    per channel (one hypergeometric per channel but the last);
 //! 3. per channel: the opportunity count (one binomial), then per
 //!    opportunity: deal size, its cycle in whole months
-//!    ([`Dist::sample_months`]: one uniform inverting the month table of
-//!    `cycle_days`, or a draw of `cycle_days` for fixed, uniform and
-//!    triangular cycles) and — only for a deal that closes within the
+//!    ([`Dist::sample_months`]: one `u64` sampling the alias table of the
+//!    month law of `cycle_days`, or a draw of `cycle_days` for fixed,
+//!    uniform and triangular cycles) and — only for a deal that closes within the
 //!    horizon and a channel whose win probability is below 1 — one uniform
 //!    for its outcome.
 //!
@@ -51,7 +51,7 @@
 
 use rand::{Rng, RngExt};
 
-use crate::dist::{Dist, invert_months};
+use crate::dist::Dist;
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 use crate::scenario::{Sales, Scenario, Strategy, Volume};
@@ -435,16 +435,12 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
             month_opps = month_opps.saturating_add(x);
             let (size_dist, cycle_dist) = (&ch.deal_size.dist, &ch.cycle_days.dist);
             let p_win = d.p_win;
-            let month_table = if x > 0 {
-                cycle_dist.month_table()
-            } else {
-                None
-            };
+            let month_law = if x > 0 { cycle_dist.month_law() } else { None };
             for _ in 0..x {
                 let size = size_dist.sample(rng);
                 // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
-                let months = match month_table {
-                    Some(cdf) => invert_months(cdf, left, rng),
+                let months = match month_law {
+                    Some(law) => law.sample(left, rng),
                     None => cycle_dist.sample_months(left, rng),
                 };
                 pipeline_value += size;
