@@ -29,7 +29,7 @@
 use std::sync::{Arc, OnceLock};
 
 use rand::{Rng, RngExt};
-use rand_distr::{Beta, Distribution, Gamma, StandardNormal};
+use rand_distr::{Beta, Distribution, Gamma};
 use statrs::function::beta::{beta_reg, checked_beta_reg};
 use statrs::function::gamma::checked_gamma_lr;
 
@@ -285,7 +285,7 @@ impl Dist {
             Dist::Normal {
                 mean, sd, truncate, ..
             } => loop {
-                let z: f64 = rng.sample(StandardNormal);
+                let z = crate::ziggurat::standard_normal(rng);
                 let x = mean + sd * z;
                 let ok = match truncate {
                     Truncation::None => true,
@@ -297,7 +297,7 @@ impl Dist {
                 }
             },
             Dist::LogNormal { mu, sigma, .. } => {
-                let z: f64 = rng.sample(StandardNormal);
+                let z = crate::ziggurat::standard_normal(rng);
                 crate::sampling::exp(mu + sigma * z)
             }
             Dist::Gamma { sampler, .. } => sampler.sample(rng),

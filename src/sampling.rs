@@ -226,8 +226,11 @@ pub fn exp(x: f64) -> f64 {
     }
     // round to nearest by the 1.5·2^52 shift (|x·128/ln2| < 2^17)
     const SHIFT: f64 = 6_755_399_441_055_744.0;
-    let kd = (x * N_LN2 + SHIFT) - SHIFT;
-    let k = kd as i64;
+    let t = x * N_LN2 + SHIFT;
+    let kd = t - SHIFT;
+    // t = SHIFT + k exactly (one binade, unit spacing): k from its bits,
+    // with no float-to-int conversion (and its NaN/saturation handling)
+    let k = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
     let r = (x - kd * LN2_128_HI) - kd * LN2_128_LO;
     let (hi, lo) = EXP_TABLE[(k & 127) as usize];
     let (hi, lo) = (f64::from_bits(hi), f64::from_bits(lo));
