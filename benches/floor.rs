@@ -32,7 +32,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
-use pipesim::dist::{Dist, invert_months};
+use pipesim::dist::Dist;
 use pipesim::engine::{self, shared_key, strategy_key, stream_rng};
 use pipesim::metrics::{Metric, MonthlyMetric};
 use pipesim::model::{self, Draw, Prepared, ReplayScratch, TrialOut, Workspace};
@@ -197,12 +197,12 @@ impl<'a> Plan<'a> {
             acc += d.sample(&mut rng);
         }
         for (size, cycle, deals) in &self.deals {
-            let table = cycle.month_table();
+            let law = cycle.month_law();
             for &(left, outcome) in deals {
                 acc += size.sample(&mut rng);
                 let left = u64::from(left);
-                let months = match table {
-                    Some(cdf) => invert_months(cdf, left, &mut rng),
+                let months = match law {
+                    Some(l) => l.sample(left, &mut rng),
                     None => cycle.sample_months(left, &mut rng),
                 };
                 acc += months as f64;

@@ -19,17 +19,17 @@
 //!
 //! Sampling internals: besides [`Dist::sample`], [`Dist::sample_months`]
 //! draws `floor(x / DAYS_PER_MONTH)` (a deal's cycle in whole months)
-//! directly, by inverting a table of the distribution's CDF at whole
-//! months — one uniform and a short scan instead of a beta, gamma, normal or
-//! lognormal draw. The table is built on first use and kept with the
-//! distribution; it is exact up to the floating-point accuracy of the CDF
-//! (about 1e-14 for the regularised incomplete gamma and beta functions and
-//! the normal CDF), like any inversion sampler.
+//! directly from a table of the distribution's CDF at whole months — one
+//! 64-bit draw and an alias-table lookup instead of a beta, gamma, normal
+//! or lognormal draw (see [`MonthLaw`]). The table is built on first use
+//! and kept with the distribution; it is exact up to the floating-point
+//! accuracy of the CDF (about 1e-14 for the regularised incomplete gamma and
+//! beta functions and the normal CDF), like any inversion sampler.
 
 use std::sync::{Arc, OnceLock};
 
 use rand::{Rng, RngExt};
-use rand_distr::{Beta, Distribution, Gamma, StandardNormal};
+use rand_distr::{Beta, Distribution, Gamma};
 use statrs::function::beta::{beta_reg, checked_beta_reg};
 use statrs::function::gamma::checked_gamma_lr;
 
@@ -134,11 +134,106 @@ pub enum Dist {
     },
 }
 
-/// The CDF of `floor(x / DAYS_PER_MONTH)` of a distribution, built on first
+/// The law of `floor(x / DAYS_PER_MONTH)` of a distribution, built on first
 /// use (see [`Dist::sample_months`]); `None` inside when it cannot be
 /// computed reliably, and the months are then drawn by sampling `x`.
 #[derive(Debug, Clone, Default)]
-pub struct MonthTable(OnceLock<Option<Arc<[f64]>>>);
+pub struct MonthTable(OnceLock<Option<Arc<MonthLaw>>>);
+
+/// The law of a deal's cycle in whole months: its CDF at whole months and
+/// an alias table (Walker 1977, built by Vose's method) of the same
+/// probabilities, for O(1), branch-free sampling.
+///
+/// Outcomes are the months `0..cdf.len()` plus one "beyond the table"
+/// outcome (the mass `1 − cdf[last]`, zero unless the table stops at
+/// [`MAX_HORIZON`]). The table has a power-of-two number of columns `2^b`
+/// (unused columns hold no mass of their own), so one 64-bit draw gives
+/// both the column (its low `b ≤ 10` bits) and a 53-bit uniform (its high
+/// 53 bits) — disjoint bits, so the two are independent and exact. Column
+/// `i` yields its own month when the uniform is below its cut, else its
+/// alias. Each outcome's probability is reproduced up to the rounding of
+/// the table's construction (a few 1e-16), the same order as the CDF's.
+#[derive(Debug, Clone)]
+pub struct MonthLaw {
+    cdf: Box<[f64]>,
+    /// Per column: (cut, month if below the cut, month otherwise); "beyond
+    /// the table" is `u32::MAX`.
+    alias: Box<[(f64, u32, u32)]>,
+    /// `columns − 1`.
+    mask: u64,
+}
+
+impl MonthLaw {
+    /// Build from a CDF at whole months (non-decreasing, in [0, 1]).
+    fn new(cdf: Box<[f64]>) -> MonthLaw {
+        const BEYOND: u32 = u32::MAX;
+        let outcomes = cdf.len() + 1;
+        let columns = outcomes.next_power_of_two();
+        let n = columns as f64;
+        // mass of each outcome, times the number of columns
+        let mut mass: Vec<f64> = Vec::with_capacity(columns);
+        let mut last = 0.0;
+        for &c in cdf.iter() {
+            mass.push((c - last) * n);
+            last = c;
+        }
+        mass.push((1.0 - last).max(0.0) * n);
+        mass.resize(columns, 0.0);
+        let month = |i: usize| -> u32 {
+            if i < cdf.len() {
+                u32::try_from(i).unwrap_or(BEYOND)
+            } else {
+                BEYOND
+            }
+        };
+        let mut alias: Vec<(f64, u32, u32)> =
+            (0..columns).map(|i| (1.0, month(i), month(i))).collect();
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..columns).partition(|&i| mass[i] < 1.0);
+        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+            small.pop();
+            alias[s] = (mass[s], month(s), month(l));
+            mass[l] = (mass[l] + mass[s]) - 1.0;
+            if mass[l] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // what is left holds mass 1 up to rounding: its own month always
+        // (a column with no mass of its own never gets here: its deficit
+        // of 1 is always covered, as the masses sum to `columns`)
+        for i in small.into_iter().chain(large) {
+            alias[i] = (1.0, month(i), month(i));
+        }
+        MonthLaw {
+            cdf,
+            alias: alias.into(),
+            mask: columns as u64 - 1,
+        }
+    }
+
+    /// `cdf[j] = P(months <= j)` for `j = 0, 1, …` until it reaches 1 or
+    /// [`MAX_HORIZON`] entries.
+    pub fn cdf(&self) -> &[f64] {
+        &self.cdf
+    }
+
+    /// Whole months `min(j, limit)` for one draw `j` of the law: one
+    /// `u64` from `rng`.
+    #[inline(always)]
+    pub fn sample<R: Rng + ?Sized>(&self, limit: u64, rng: &mut R) -> u64 {
+        let bits = rng.next_u64();
+        // the mask keeps the index in range; `get` just avoids a panic path
+        let (cut, own, other) = match self.alias.get((bits & self.mask) as usize) {
+            Some(&e) => e,
+            None => (1.0, u32::MAX, u32::MAX),
+        };
+        // high 53 bits: a uniform on [0, 1) in steps of 2^-53
+        let u = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        let j = if u < cut { own } else { other };
+        u64::from(j).min(limit)
+    }
+}
 
 /// How a normal distribution is kept inside a non-negative domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +285,7 @@ impl Dist {
             Dist::Normal {
                 mean, sd, truncate, ..
             } => loop {
-                let z: f64 = rng.sample(StandardNormal);
+                let z = crate::ziggurat::standard_normal(rng);
                 let x = mean + sd * z;
                 let ok = match truncate {
                     Truncation::None => true,
@@ -202,7 +297,7 @@ impl Dist {
                 }
             },
             Dist::LogNormal { mu, sigma, .. } => {
-                let z: f64 = rng.sample(StandardNormal);
+                let z = crate::ziggurat::standard_normal(rng);
                 crate::sampling::exp(mu + sigma * z)
             }
             Dist::Gamma { sampler, .. } => sampler.sample(rng),
@@ -213,13 +308,13 @@ impl Dist {
     /// of a deal's cycle, with every value from `limit` on lumped together.
     ///
     /// Where a month table exists (beta/PERT, normal, lognormal, gamma), one
-    /// uniform inverts it; otherwise (fixed, uniform, triangular — already
+    /// `u64` samples it ([`MonthLaw::sample`]); otherwise (fixed, uniform, triangular — already
     /// one uniform or none) `x` is drawn and divided. Both give the law of
     /// `floor(x / DAYS_PER_MONTH)`; they consume the stream differently.
     #[inline]
     pub fn sample_months<R: Rng + ?Sized>(&self, limit: u64, rng: &mut R) -> u64 {
-        match self.month_table() {
-            Some(cdf) => invert_months(cdf, limit, rng),
+        match self.month_law() {
+            Some(law) => law.sample(limit, rng),
             None => {
                 // x ≥ 0 in every domain that holds a cycle; the saturating
                 // conversion is the floor (and maps a negative x to 0)
@@ -229,25 +324,34 @@ impl Dist {
         }
     }
 
-    /// The month table of [`Dist::sample_months`], built on first use;
+    /// The month law of [`Dist::sample_months`], built on first use;
     /// `None` for the forms drawn directly (fixed, uniform, triangular) or
     /// when the CDF cannot be tabulated. Look it up once and use
-    /// [`invert_months`] in a loop to save the lookup per draw.
+    /// [`MonthLaw::sample`] in a loop to save the lookup per draw.
     #[inline]
-    pub fn month_table(&self) -> Option<&[f64]> {
+    pub fn month_law(&self) -> Option<&MonthLaw> {
         match self {
             Dist::ScaledBeta { months, .. }
             | Dist::Normal { months, .. }
             | Dist::LogNormal { months, .. }
-            | Dist::Gamma { months, .. } => months.0.get_or_init(|| self.month_cdf()).as_deref(),
+            | Dist::Gamma { months, .. } => months
+                .0
+                .get_or_init(|| self.month_cdf().map(|cdf| Arc::new(MonthLaw::new(cdf))))
+                .as_deref(),
             _ => None,
         }
+    }
+
+    /// The CDF of the month law ([`Dist::month_law`]), if any.
+    #[inline]
+    pub fn month_table(&self) -> Option<&[f64]> {
+        self.month_law().map(MonthLaw::cdf)
     }
 
     /// `P(floor(x / DAYS_PER_MONTH) <= j)` for `j = 0, 1, …` until it
     /// reaches 1 or [`MAX_HORIZON`] entries; `None` when a CDF evaluation
     /// fails or is not a non-decreasing probability.
-    fn month_cdf(&self) -> Option<Arc<[f64]>> {
+    fn month_cdf(&self) -> Option<Box<[f64]>> {
         // P(x < t), continuous, so P(x <= t) alike
         let cdf = |t: f64| -> Option<f64> {
             let c = match self {
@@ -410,21 +514,6 @@ impl Dist {
             }
         }
     }
-}
-
-/// Whole months `min(j, limit)` by inverting a month table `cdf`
-/// (`cdf[j] = P(months <= j)`, from [`Dist::month_table`]): one uniform,
-/// then the smallest `j` with `u < cdf[j]`. Past the table (whose last entry
-/// is 1 unless it stops at `MAX_HORIZON`) lies beyond any horizon.
-#[inline]
-pub fn invert_months<R: Rng + ?Sized>(cdf: &[f64], limit: u64, rng: &mut R) -> u64 {
-    let u: f64 = rng.random();
-    let end = cdf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
-    let mut j = 0usize;
-    while j < end && u >= cdf[j] {
-        j += 1;
-    }
-    if j == end { limit } else { j as u64 }
 }
 
 /// Standard normal CDF (via statrs' erfc).
@@ -906,6 +995,49 @@ mod tests {
                 chi2 < dof + 6.0 * (2.0 * dof).sqrt(),
                 "{text}: chi2 = {chi2} over {dof} degrees of freedom"
             );
+        }
+    }
+
+    /// The alias table holds exactly the month law's probabilities: summing
+    /// each outcome's share over the columns gives back the CDF's
+    /// differences (to rounding), and a column's alias never has no mass.
+    #[test]
+    fn month_alias_table_reproduces_the_cdf() {
+        for text in [
+            "gamma(mean=85, sd=35)",
+            "gamma(shape=0.7, scale=60)",
+            "lognormal(median=90, p90=400)",
+            "lognormal(median=3000, p90=90000)",
+            "normal(mean=40, sd=50)",
+            "pert(min=10, mode=60, max=400)",
+            "beta(alpha=2, beta=5)",
+        ] {
+            let d = parse(text, Domain::Amount).unwrap();
+            let law = d.month_law().unwrap();
+            let cdf = law.cdf();
+            let columns = law.alias.len();
+            assert!(columns.is_power_of_two() && columns > cdf.len());
+            let mut p = vec![0.0f64; cdf.len() + 1];
+            let idx = |m: u32| (m as usize).min(cdf.len());
+            for &(cut, own, other) in law.alias.iter() {
+                assert!((0.0..=1.0).contains(&cut));
+                p[idx(own)] += cut / columns as f64;
+                p[idx(other)] += (1.0 - cut) / columns as f64;
+            }
+            let mut last = 0.0;
+            for (j, &c) in cdf.iter().enumerate() {
+                assert!((p[j] - (c - last)).abs() < 1e-14, "{text}: month {j}");
+                last = c;
+            }
+            assert!(
+                (p[cdf.len()] - (1.0 - last)).abs() < 1e-14,
+                "{text}: beyond"
+            );
+            // limits lump the tail
+            let mut rng = crate::engine::stream_rng(1, 2, 3);
+            for _ in 0..1000 {
+                assert!(law.sample(3, &mut rng) <= 3);
+            }
         }
     }
 

@@ -17,7 +17,8 @@
 //!
 //! Modules: [`scenario`] (file format and validation), [`overrides`]
 //! (`--set`/`--scale`), [`dist`] (the distribution grammar), [`model`] (one
-//! trial of one strategy), [`sampling`] (exact count samplers), [`engine`]
+//! trial of one strategy), [`sampling`] (exact count samplers),
+//! [`ziggurat`] (the standard normal), [`engine`]
 //! (parallel, deterministic windows of trials), [`accum`] (streaming
 //! per-series accumulators), [`sketch`] (mergeable quantile sketch),
 //! [`runner`] (bounded-memory runs, adaptive precision), [`stats`]
@@ -44,3 +45,4 @@ pub mod sketch;
 pub mod stats;
 pub mod sweep;
 pub mod whatif;
+pub mod ziggurat;

@@ -36,11 +36,12 @@
 //!    per channel (one hypergeometric per channel but the last);
 //! 3. per channel: the opportunity count (one binomial), then per
 //!    opportunity: deal size, its cycle in whole months
-//!    ([`Dist::sample_months`]: one uniform inverting the month table of
-//!    `cycle_days`, or a draw of `cycle_days` for fixed, uniform and
-//!    triangular cycles) and — only for a deal that closes within the
-//!    horizon and a channel whose win probability is below 1 — one uniform
-//!    for its outcome.
+//!    ([`Dist::sample_months`]: one `u64` sampling the alias table of the
+//!    month law of `cycle_days`, or a draw of `cycle_days` for fixed,
+//!    uniform and triangular cycles) and — for a channel whose win
+//!    probability is below 1 — one uniform for its outcome (drawn also for
+//!    a deal that closes after the horizon, whose outcome is then unused,
+//!    so the deal loop has no data-dependent branch).
 //!
 //! A deal's cycle matters only through its closing month
 //! `m + floor(cycle_days / 30.4375)`, so that whole number of months is
@@ -51,10 +52,11 @@
 
 use rand::{Rng, RngExt};
 
-use crate::dist::{Dist, invert_months};
+use crate::dist::Dist;
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 use crate::scenario::{Sales, Scenario, Strategy, Volume};
+use crate::ziggurat::standard_normal_by_value;
 
 /// One random draw (or a few) of a trial, with what is needed to repeat it
 /// on the sampling primitives alone (see [`replay`]). For benchmarks: the
@@ -299,7 +301,7 @@ pub struct TrialOut<'a> {
 }
 
 /// Simulate one strategy for one trial (draw order: see the module docs).
-pub fn simulate_strategy<R: Rng + ?Sized>(
+pub fn simulate_strategy<R: Rng + Clone>(
     scn: &Scenario,
     strategy: &Strategy,
     shared: &SharedDraw,
@@ -312,7 +314,7 @@ pub fn simulate_strategy<R: Rng + ?Sized>(
 
 /// [`simulate_strategy`], reporting every draw to `trace`.
 #[doc(hidden)]
-pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+pub fn simulate_strategy_traced<'a, R: Rng + Clone, T: Tracer<'a>>(
     scn: &'a Scenario,
     strategy: &'a Strategy,
     shared: &SharedDraw,
@@ -381,7 +383,8 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
     let mi = |mm: MonthlyMetric, m: usize| mm.index() * h + m;
 
     let (mut leads, mut mqls, mut ignored, mut opps) = (0u64, 0u64, 0u64, 0u64);
-    let (mut pipeline_value, mut open_value, mut cost) = (0.0, 0.0, 0.0);
+    let mut sums = DealSums::default();
+    let mut cost = 0.0;
 
     for m in 0..h {
         let season = scn.seasonality[m % 12];
@@ -417,8 +420,6 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
         // months left after this one: a deal closing `months` after m
         // closes within the horizon iff months < left
         let left = (h - m) as u64;
-        // for the trace (h <= MAX_HORIZON)
-        let left32 = u32::try_from(left).unwrap_or(u32::MAX);
         let mut month_opps = 0u64;
         for (c, ((ch, d), &worked)) in strategy
             .channels
@@ -433,45 +434,11 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
             });
             let x = d.to_pipeline.sample(worked, rng);
             month_opps = month_opps.saturating_add(x);
-            let (size_dist, cycle_dist) = (&ch.deal_size.dist, &ch.cycle_days.dist);
-            let p_win = d.p_win;
-            let month_table = if x > 0 {
-                cycle_dist.month_table()
-            } else {
-                None
-            };
-            for _ in 0..x {
-                let size = size_dist.sample(rng);
-                // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
-                let months = match month_table {
-                    Some(cdf) => invert_months(cdf, left, rng),
-                    None => cycle_dist.sample_months(left, rng),
-                };
-                pipeline_value += size;
-                if months >= left {
-                    // closes at c >= H: still open at the end, whatever its outcome
-                    open_value += size;
-                    trace.record(|| Draw::Deal {
-                        size: size_dist,
-                        cycle: cycle_dist,
-                        left: left32,
-                        outcome: false,
-                    });
-                } else {
-                    let won = p_win >= 1.0 || rng.random::<f64>() < p_win;
-                    trace.record(|| Draw::Deal {
-                        size: size_dist,
-                        cycle: cycle_dist,
-                        left: left32,
-                        outcome: p_win < 1.0,
-                    });
-                    if won {
-                        let c = m + months as usize;
-                        ws.won_by_month[c] += 1.0;
-                        ws.bookings_by_month[c] += size;
-                    }
-                }
-            }
+            // the months m..h: a deal closing `months` after m lands at
+            // index `months` (when months < left = h − m, their length)
+            let tails = (&mut ws.won_by_month[m..h], &mut ws.bookings_by_month[m..h]);
+            let dists = (&ch.deal_size.dist, &ch.cycle_days.dist);
+            deals(x, dists, d.p_win, left, tails, &mut sums, rng, trace);
         }
         leads = leads.saturating_add(month_leads);
         mqls = mqls.saturating_add(month_handoff);
@@ -503,18 +470,112 @@ pub fn simulate_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
     metrics[Metric::Mqls.index()] = mqls as f64;
     metrics[Metric::MqlsIgnored.index()] = ignored as f64;
     metrics[Metric::Opportunities.index()] = opps as f64;
-    metrics[Metric::PipelineCreated.index()] = pipeline_value;
+    metrics[Metric::PipelineCreated.index()] = sums.pipeline_value;
     metrics[Metric::WonDeals.index()] = won;
     metrics[Metric::Bookings.index()] = bookings;
     metrics[Metric::Revenue.index()] = revenue;
     metrics[Metric::ArrEnd.index()] = 12.0 * mrr;
-    metrics[Metric::OpenPipelineEnd.index()] = open_value;
+    metrics[Metric::OpenPipelineEnd.index()] = sums.open_value;
     metrics[Metric::Cost.index()] = cost;
     metrics[Metric::Roi.index()] = if cost > 0.0 {
         (revenue - cost) / cost
     } else {
         f64::NAN
     };
+}
+
+/// Running sums over a strategy's deals.
+#[derive(Debug, Default)]
+struct DealSums {
+    pipeline_value: f64,
+    open_value: f64,
+}
+
+/// The `n` opportunities of one channel opened in a month with `left`
+/// months of the horizon to go: per deal its size, its cycle in whole
+/// months and its outcome uniform (draw order: see the module docs). A
+/// deal won within the horizon adds to `tails` (won deals, bookings) at
+/// index `months`; one still open at the end adds its size to the open
+/// pipeline.
+///
+/// The common case — lognormal sizes, cycles with a month law — runs on a
+/// local copy of the generator, whose state then stays in registers (on
+/// the caller's generator, whose address other samplers take, every draw
+/// would load and store it), with the same draws as the general loop.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn deals<'a, R: Rng + Clone, T: Tracer<'a>>(
+    n: u64,
+    (size_dist, cycle_dist): (&'a Dist, &'a Dist),
+    p_win: f64,
+    left: u64,
+    (won_tail, bookings_tail): (&mut [f64], &mut [f64]),
+    sums: &mut DealSums,
+    rng: &mut R,
+    trace: &mut T,
+) {
+    if n == 0 {
+        return;
+    }
+    // for the trace (h <= MAX_HORIZON)
+    let left32 = u32::try_from(left).unwrap_or(u32::MAX);
+    let outcome = p_win < 1.0;
+    let mut book = |size: f64, months: u64, won: bool| {
+        trace.record(|| Draw::Deal {
+            size: size_dist,
+            cycle: cycle_dist,
+            left: left32,
+            outcome,
+        });
+        sums.pipeline_value += size;
+        // closes at c >= H: still open at the end, whatever its outcome
+        let closes = months < left;
+        let booked = closes & won;
+        // Without branches (their outcomes are random, so mispredicted
+        // often): a bit mask selects the value added or +0, and adding +0
+        // to a non-negative sum leaves it unchanged — the same sums as
+        // adding only where it applies. (A mask, not `if`, which the
+        // compiler turns back into a branch.)
+        let all = |b: bool| u64::from(b).wrapping_neg();
+        let (open, book) = (all(!closes), all(booked));
+        sums.open_value += f64::from_bits(size.to_bits() & open);
+        let i = months.min(left - 1) as usize;
+        won_tail[i] += f64::from_bits(1.0f64.to_bits() & book);
+        bookings_tail[i] += f64::from_bits(size.to_bits() & book);
+    };
+    let law = cycle_dist.month_law();
+    if let (Dist::LogNormal { mu, sigma, .. }, Some(law)) = (size_dist, law) {
+        let (mu, sigma) = (*mu, *sigma);
+        let mut r = rng.clone();
+        for _ in 0..n {
+            // Dist::sample of the lognormal
+            let size = crate::sampling::exp(mu + sigma * standard_normal_by_value(&mut r));
+            // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
+            let months = law.sample(left, &mut r);
+            // drawn for every deal (also one still open at the end), so the
+            // loop has no data-dependent branch
+            let won = !outcome || uniform(&mut r) < p_win;
+            book(size, months, won);
+        }
+        *rng = r;
+    } else {
+        for _ in 0..n {
+            let size = size_dist.sample(rng);
+            let months = match law {
+                Some(law) => law.sample(left, rng),
+                None => cycle_dist.sample_months(left, rng),
+            };
+            let won = !outcome || uniform(rng) < p_win;
+            book(size, months, won);
+        }
+    }
+}
+
+/// A uniform on [0, 1) from the high 53 bits of one `u64`: rand's
+/// `random::<f64>()`, written out so it surely inlines.
+#[inline(always)]
+fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 #[cfg(test)]

@@ -213,7 +213,8 @@ const LN2_128_LO: f64 = f64::from_bits(0xbd57_1843_2a1b_0e26);
 /// 128 / ln 2.
 const N_LN2: f64 = 184.664_965_233_787_3;
 
-/// `e^x` for the lognormal sampler, inlined: x = k·ln2/128 + r with
+/// `e^x` for the lognormal sampler and the inversion samplers' first
+/// probabilities, inlined: x = k·ln2/128 + r with
 /// |r| ≤ ln2/256, `e^x = 2^(k/128) · e^r`, the power from a table with its
 /// rounding remainder and `e^r − 1` from its degree-5 Taylor polynomial
 /// (truncation error < 1e-18). Within about 0.5 ulp, like libm's; measured
@@ -226,8 +227,11 @@ pub fn exp(x: f64) -> f64 {
     }
     // round to nearest by the 1.5·2^52 shift (|x·128/ln2| < 2^17)
     const SHIFT: f64 = 6_755_399_441_055_744.0;
-    let kd = (x * N_LN2 + SHIFT) - SHIFT;
-    let k = kd as i64;
+    let t = x * N_LN2 + SHIFT;
+    let kd = t - SHIFT;
+    // t = SHIFT + k exactly (one binade, unit spacing): k from its bits,
+    // with no float-to-int conversion (and its NaN/saturation handling)
+    let k = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64;
     let r = (x - kd * LN2_128_HI) - kd * LN2_128_LO;
     let (hi, lo) = EXP_TABLE[(k & 127) as usize];
     let (hi, lo) = (f64::from_bits(hi), f64::from_bits(lo));
@@ -446,7 +450,7 @@ impl BinomialP {
 
     /// BINV: walk the pmf from 0 (expected steps ≈ n·p < 20).
     fn inversion<R: Rng + ?Sized>(&self, n: u64, nf: f64, rng: &mut R) -> u64 {
-        let r0 = (nf * self.ln_q).exp();
+        let r0 = exp(nf * self.ln_q);
         let a = (nf + 1.0) * self.s;
         let cap = n.min(INVERSION_MAX_STEPS);
         'draw: loop {
@@ -550,7 +554,7 @@ pub fn poisson<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> u64 {
 
 /// Sequential inversion from 0 (expected steps ≈ λ < 10).
 fn poisson_inversion<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> u64 {
-    let p0 = (-lambda).exp();
+    let p0 = exp(-lambda);
     'draw: loop {
         let mut u: f64 = rng.random();
         let mut p = p0;
@@ -713,7 +717,7 @@ pub fn hypergeometric<R: Rng + ?Sized>(total: u64, successes: u64, draws: u64, r
     let mode = (((n + 1.0) * (k + 1.0)) / (total as f64 + 2.0)) as u64;
     let mode = mode.clamp(lo, hi);
     // total mass in units of w(mode) = 1
-    let mass = (-ln_hypergeometric_pmf(mode as f64, k, f, n)).exp();
+    let mass = exp(-ln_hypergeometric_pmf(mode as f64, k, f, n));
 
     loop {
         let mut u = rng.random::<f64>() * mass - 1.0;
