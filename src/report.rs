@@ -372,14 +372,8 @@ pub fn render_sweep(
                 _ => format!("{n} and {base} swap"),
             };
             let at =
-                c.at.map(|x| {
-                    format!(
-                        " at about {} = {}",
-                        axes[0].column(),
-                        (x * 1e6).round() / 1e6
-                    )
-                })
-                .unwrap_or_default();
+                c.at.map(|x| format!(" at about {} = {}", axes[0].column(), thousands_or_small(x)))
+                    .unwrap_or_default();
             let _ = writeln!(
                 o,
                 "crossover: {verb}{at}, between point {} ({}) and point {} ({})",
