@@ -36,18 +36,24 @@ def main():
     out = Path(sys.argv[1])
     meta = dict(csv.reader(open(out / "run.csv")))
     print(f"trials {meta.get('trials')}, quantiles {meta.get('quantiles')}")
+    # Stream trials.csv into one float array per (strategy, metric): memory
+    # is 8 bytes per value, whatever the file size.
+    from array import array
     with open(out / "trials.csv", newline="") as f:
         r = csv.reader(f)
         header = next(r)
         metrics = header[2:]
         cols = {}
         for row in r:
-            cols.setdefault(row[1], []).append(row[2:])
+            per = cols.get(row[1])
+            if per is None:
+                per = cols[row[1]] = [array("d") for _ in metrics]
+            for k, cell in enumerate(row[2:]):
+                per[k].append(float(cell) if cell else float("nan"))
     values = {}
-    for st, rows in cols.items():
-        a = np.array(rows, dtype=float)  # empty cells would fail: roi undefined
+    for st, per in cols.items():
         for k, m in enumerate(metrics):
-            values[(st, m)] = a[:, k]
+            values[(st, m)] = np.frombuffer(per[k], dtype=float)
     worst, checked, bad = 0.0, 0, 0
 
     def check(what, x, row, names):
