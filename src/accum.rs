@@ -184,24 +184,30 @@ impl SeriesAcc {
         matches!(self.store, Store::Exact(_))
     }
 
-    /// Mean and standard error of the mean (no quantiles: cheap).
-    pub fn mean_se(&self) -> (f64, f64) {
-        let (mean, sd, n) = match &self.store {
+    /// Count, mean and sample sd of the (finite) values: two-pass over the
+    /// kept values in exact mode, Welford's state in sketch mode.
+    fn moments(&self) -> (u64, f64, f64) {
+        match &self.store {
             Store::Exact(v) => {
                 let (mean, sd) = stats::mean_sd(v);
-                (mean, sd, v.len() as f64)
+                (v.len() as u64, mean, sd)
             }
             Store::Sketch(_) => {
-                let n = (self.n - self.non_finite) as f64;
-                let sd = if n > 1.0 {
-                    (self.m2 / (n - 1.0)).sqrt()
+                let n = self.n - self.non_finite;
+                let sd = if n > 1 {
+                    (self.m2 / (n - 1) as f64).sqrt()
                 } else {
                     0.0
                 };
-                (self.mean, sd, n)
+                (n, self.mean, sd)
             }
-        };
-        (mean, sd / n.sqrt())
+        }
+    }
+
+    /// Mean and standard error of the mean (no quantiles: cheap).
+    pub fn mean_se(&self) -> (f64, f64) {
+        let (n, mean, sd) = self.moments();
+        (mean, sd / (n as f64).sqrt())
     }
 
     /// Mean, sd, CI of the mean, quantiles and outcome interval.
@@ -209,30 +215,8 @@ impl SeriesAcc {
         match &self.store {
             Store::Exact(v) => stats::summarize(v, ci, interval),
             Store::Sketch(sk) => {
-                let n = self.n - self.non_finite;
-                let sd = if n > 1 {
-                    (self.m2 / (n - 1) as f64).sqrt()
-                } else {
-                    0.0
-                };
-                let se = sd / (n as f64).sqrt();
-                let t = stats::t_quantile(0.5 + 0.5 * ci, (n.max(2) - 1) as f64);
-                let mut quantiles = [0.0; 7];
-                for (q, (p, _)) in quantiles.iter_mut().zip(stats::QUANTILES) {
-                    *q = sk.quantile(p);
-                }
-                let tail = 0.5 * (1.0 - interval);
-                Summary {
-                    n,
-                    mean: self.mean,
-                    sd,
-                    se,
-                    ci_low: self.mean - t * se,
-                    ci_high: self.mean + t * se,
-                    quantiles,
-                    interval_low: sk.quantile(tail),
-                    interval_high: sk.quantile(1.0 - tail),
-                }
+                let (n, mean, sd) = self.moments();
+                stats::summary_from(n, mean, sd, ci, interval, |p| sk.quantile(p))
             }
         }
     }

@@ -90,7 +90,8 @@ pub enum ExportError {
     Csv(#[from] csv::Error),
 }
 
-fn csv_bytes(
+/// Rows as CSV bytes, under a header.
+pub fn csv_table(
     header: &[&str],
     rows: impl IntoIterator<Item = Vec<String>>,
 ) -> Result<Vec<u8>, ExportError> {
@@ -138,7 +139,7 @@ pub fn summary_rows(analysis: &Analysis) -> Vec<Vec<String>> {
 
 /// `summary.csv`: one row per strategy and metric.
 pub fn summary_csv(analysis: &Analysis) -> Result<Vec<u8>, ExportError> {
-    csv_bytes(&SUMMARY_HEADER, summary_rows(analysis))
+    csv_table(&SUMMARY_HEADER, summary_rows(analysis))
 }
 
 /// The rows of `comparison.csv`: one per non-baseline strategy and metric.
@@ -168,7 +169,7 @@ pub fn comparison_rows(analysis: &Analysis) -> Vec<Vec<String>> {
 
 /// `comparison.csv`: one row per non-baseline strategy and metric.
 pub fn comparison_csv(analysis: &Analysis) -> Result<Vec<u8>, ExportError> {
-    csv_bytes(&COMPARISON_HEADER, comparison_rows(analysis))
+    csv_table(&COMPARISON_HEADER, comparison_rows(analysis))
 }
 
 /// `run.csv`: what produced the files (`key,value` rows): scenario file
@@ -205,12 +206,7 @@ pub fn run_csv(
     for (k, v) in extra {
         rows.push(vec![k.to_string(), v.clone()]);
     }
-    csv_bytes(&["key", "value"], rows)
-}
-
-/// Any rows as CSV bytes, with a header.
-pub fn csv_table(header: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>, ExportError> {
-    csv_bytes(header, rows)
+    csv_table(&["key", "value"], rows)
 }
 
 /// `monthly.csv`: one row per strategy, month and series.
@@ -234,7 +230,7 @@ pub fn monthly_csv(scn: &Scenario, analysis: &Analysis) -> Result<Vec<u8>, Expor
             }
         }
     }
-    csv_bytes(&MONTHLY_HEADER, rows)
+    csv_table(&MONTHLY_HEADER, rows)
 }
 
 /// Header of `trials.csv`: `trial`, `strategy`, then one column per metric.
@@ -254,7 +250,7 @@ pub fn trials_csv(scn: &Scenario, sim: &SimResults) -> Result<Vec<u8>, ExportErr
             rows.push(row);
         }
     }
-    csv_bytes(&trials_header(), rows)
+    csv_table(&trials_header(), rows)
 }
 
 /// A file being written in the output directory under a temporary name;

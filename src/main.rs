@@ -716,16 +716,6 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
         v.extend_from_slice(h);
         v
     };
-    let files_out = [
-        (
-            "summary.csv",
-            export::csv_table(&with_scenario(&export::SUMMARY_HEADER), summary)?,
-        ),
-        (
-            "comparison.csv",
-            export::csv_table(&with_scenario(&export::COMPARISON_HEADER), comparison)?,
-        ),
-    ];
     let mut meta = vec![
         vec![
             "pipesim_version".to_string(),
@@ -757,8 +747,14 @@ fn batch_cmd(args: BatchArgs) -> anyhow::Result<()> {
         ]);
     }
     let files_out = [
-        files_out[0].clone(),
-        files_out[1].clone(),
+        (
+            "summary.csv",
+            export::csv_table(&with_scenario(&export::SUMMARY_HEADER), summary)?,
+        ),
+        (
+            "comparison.csv",
+            export::csv_table(&with_scenario(&export::COMPARISON_HEADER), comparison)?,
+        ),
         ("run.csv", export::csv_table(&["key", "value"], meta)?),
     ];
     export::write_atomic(&args.out, &files_out, &[])

@@ -136,27 +136,38 @@ pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
 
 /// Summarise a sample at confidence level `ci` and outcome level `interval`.
 pub fn summarize(xs: &[f64], ci: f64, interval: f64) -> Summary {
-    let n = xs.len();
     let (mean, sd) = mean_sd(xs);
-    let se = sd / (n as f64).sqrt();
-    let t = t_quantile(0.5 + 0.5 * ci, (n.max(2) - 1) as f64);
     let mut sorted = xs.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
-    let mut quantiles = [0.0; 7];
-    for (q, (p, _)) in quantiles.iter_mut().zip(QUANTILES) {
-        *q = quantile_sorted(&sorted, p);
-    }
+    summary_from(xs.len() as u64, mean, sd, ci, interval, |p| {
+        quantile_sorted(&sorted, p)
+    })
+}
+
+/// A [`Summary`] from the count, mean and sd of a sample and a way to get
+/// its quantiles (exact or from a sketch): the Student-t CI of the mean at
+/// `ci`, [`QUANTILES`] and the central outcome interval at `interval`.
+pub fn summary_from(
+    n: u64,
+    mean: f64,
+    sd: f64,
+    ci: f64,
+    interval: f64,
+    quantile: impl Fn(f64) -> f64,
+) -> Summary {
+    let se = sd / (n as f64).sqrt();
+    let t = t_quantile(0.5 + 0.5 * ci, (n.max(2) - 1) as f64);
     let tail = 0.5 * (1.0 - interval);
     Summary {
-        n: n as u64,
+        n,
         mean,
         sd,
         se,
         ci_low: mean - t * se,
         ci_high: mean + t * se,
-        quantiles,
-        interval_low: quantile_sorted(&sorted, tail),
-        interval_high: quantile_sorted(&sorted, 1.0 - tail),
+        quantiles: QUANTILES.map(|(p, _)| quantile(p)),
+        interval_low: quantile(tail),
+        interval_high: quantile(1.0 - tail),
     }
 }
 
@@ -403,7 +414,7 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                     baseline: base,
                     metric: m,
                     diff: d.summary(ci, interval),
-                    p_beats: wilson(better_count(d, m), n, ci),
+                    p_beats: wilson(better_and_worse(d, m).0, n, ci),
                 })
             })
             .collect();
@@ -422,12 +433,13 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
     }
 }
 
-/// Trials where a difference is strictly better in the metric's direction.
-pub fn better_count(diff: &SeriesAcc, m: Metric) -> u64 {
+/// Trials where a difference is strictly better, and strictly worse, in
+/// the metric's direction (lower is better for cost and ignored MQLs).
+pub fn better_and_worse(diff: &SeriesAcc, m: Metric) -> (u64, u64) {
     if m.lower_is_better() {
-        diff.n_negative()
+        (diff.n_negative(), diff.n_positive())
     } else {
-        diff.n_positive()
+        (diff.n_positive(), diff.n_negative())
     }
 }
 

@@ -13,7 +13,7 @@ use crate::accum::{Accumulator, Source};
 use crate::engine;
 use crate::metrics::Metric;
 use crate::scenario::Scenario;
-use crate::stats::{Proportion, Summary, wilson};
+use crate::stats::{Proportion, Summary, better_and_worse, wilson};
 
 /// One strategy and metric of a what-if.
 #[derive(Debug, Clone)]
@@ -134,11 +134,7 @@ pub fn whatif(
             if !(p.all_finite() && c.all_finite()) {
                 continue;
             }
-            let (better, worse) = if m.lower_is_better() {
-                (d.n_negative(), d.n_positive())
-            } else {
-                (d.n_positive(), d.n_negative())
-            };
+            let (better, worse) = better_and_worse(d, m);
             rows.push(WhatIfRow {
                 strategy: s,
                 metric: m,

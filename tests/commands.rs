@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{FIXTURE, pipesim, pipesim_ok, read_csv, tmp, write};
+use common::{FIXTURE, parse_csv, pipesim, pipesim_ok, read_csv, tmp, write};
 
 /// `(strategy, metric) -> row` of a summary CSV (header in `header`).
 type Summary = BTreeMap<(String, String), Vec<String>>;
@@ -41,26 +41,6 @@ fn run_summary(args: &[&str]) -> (Vec<String>, Summary) {
     let (header, rows) = parse_csv(&stdout);
     let s = summary_of(&header, &rows);
     (header, s)
-}
-
-fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let header = r
-        .headers()
-        .expect("CSV header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            rec.expect("CSV record")
-                .iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    (header, rows)
 }
 
 fn value(header: &[String], s: &Summary, strategy: &str, metric: &str, column: &str) -> f64 {

@@ -67,24 +67,35 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// A CSV file as its header and rows of strings.
-pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+/// CSV text as its header and rows of strings; `what` names it in panics.
+pub fn parse_csv_from<R: std::io::Read>(r: R, what: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_reader(r);
     let header = r
         .headers()
-        .expect("CSV header")
+        .unwrap_or_else(|e| panic!("no CSV header in {what}: {e}"))
         .iter()
         .map(str::to_string)
         .collect();
     let rows = r
         .records()
         .map(|rec| {
-            rec.unwrap_or_else(|e| panic!("bad record in {}: {e}", path.display()))
+            rec.unwrap_or_else(|e| panic!("bad record in {what}: {e}"))
                 .iter()
                 .map(str::to_string)
                 .collect()
         })
         .collect();
     (header, rows)
+}
+
+/// CSV text (e.g. a command's stdout) as its header and rows of strings.
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    parse_csv_from(text.as_bytes(), "stdout")
+}
+
+/// A CSV file as its header and rows of strings.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let file =
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    parse_csv_from(file, &path.display().to_string())
 }
