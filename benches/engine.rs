@@ -12,8 +12,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::convert::Infallible;
 use std::hint::black_box;
 
+use pipesim::engine;
+use pipesim::experiment::{self, RunSpec};
 use pipesim::scenario::Scenario;
-use pipesim::{engine, runner};
 
 const TRIALS: u64 = 8_192;
 
@@ -61,13 +62,11 @@ fn end_to_end(c: &mut Criterion) {
                     })
                 })
             });
+            let spec = RunSpec::new(scn.clone())
+                .trials(Some(TRIALS))
+                .seed(Some(42));
             group.bench_function(format!("run/{threads}-thread"), |b| {
-                b.iter(|| {
-                    pool.install(|| {
-                        let r: Result<_, Infallible> = runner::run(&scn, TRIALS, 42, &|_| {}, None);
-                        r
-                    })
-                })
+                b.iter(|| pool.install(|| experiment::run_in_pool(&spec, &(), None)))
             });
         }
         group.finish();

@@ -10,9 +10,9 @@
 //!   drawn kind by kind in tight loops (no dispatch between kinds, nothing
 //!   else around them): the lower bound the ratio is taken against;
 //! - `floor-in-order`: the same draws replayed in the trial's own order
-//!   with `model::replay` (pays a branch per draw to dispatch on its kind,
+//!   with `trace::replay` (pays a branch per draw to dispatch on its kind,
 //!   so it is slower than the model itself: not a lower bound);
-//! - `model`: `draw_shared` + `simulate_strategy` of every strategy, with
+//! - `model`: `params::draw_shared` + `model::simulate_strategy` of every strategy, with
 //!   the engine's per-trial stream seeding, no engine around it;
 //! - `engine-1-thread`: `engine::run_blocks` (the streaming engine, results
 //!   handed to a sink that keeps nothing) on one thread.
@@ -35,9 +35,11 @@ use criterion::{Criterion, Throughput};
 use pipesim::dist::Dist;
 use pipesim::engine::{self, shared_key, strategy_key, stream_rng};
 use pipesim::metrics::{Metric, MonthlyMetric};
-use pipesim::model::{self, Draw, Prepared, ReplayScratch, TrialOut, Workspace};
+use pipesim::model::{self, TrialOut, Workspace};
+use pipesim::params;
 use pipesim::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 use pipesim::scenario::Scenario;
+use pipesim::trace::{self, Draw, Prepared, ReplayScratch};
 
 /// Trials per measured batch (and traced for the floor).
 const TRIALS: u64 = 200;
@@ -80,7 +82,7 @@ impl<'a> ModelRun<'a> {
         let mut acc = 0.0;
         for trial in 0..n {
             let mut srng = stream_rng(SEED, trial, shared_key());
-            let shared = model::draw_shared(self.scn, &mut srng);
+            let shared = params::draw_shared(self.scn, &mut srng);
             for (s, st) in self.scn.strategies.iter().enumerate() {
                 let mut rng = stream_rng(SEED, trial, self.keys[s]);
                 let out = TrialOut {
@@ -100,7 +102,7 @@ impl<'a> ModelRun<'a> {
             .map(|trial| {
                 let mut draws = Vec::new();
                 let mut srng = stream_rng(SEED, trial, shared_key());
-                let shared = model::draw_shared_traced(self.scn, &mut srng, &mut draws);
+                let shared = params::draw_shared_traced(self.scn, &mut srng, &mut draws);
                 for (s, st) in self.scn.strategies.iter().enumerate() {
                     let mut rng = stream_rng(SEED, trial, self.keys[s]);
                     let out = TrialOut {
@@ -234,7 +236,7 @@ fn floor_in_order(traces: &[Vec<Draw<'_>>], scratch: &mut ReplayScratch) -> f64 
     let mut acc = 0.0;
     for (trial, draws) in traces.iter().enumerate() {
         let mut rng = stream_rng(SEED, trial as u64, shared_key());
-        acc += model::replay(draws, scratch, &mut rng);
+        acc += trace::replay(draws, scratch, &mut rng);
     }
     acc
 }

@@ -2,7 +2,7 @@
 //! as revenue series) and per quantile query on a sketch of 10⁶ values.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pipesim::sketch::QuantileSketch;
+use pipesim::accum::sketch::QuantileSketch;
 use rand::SeedableRng;
 use rand_distr::{Distribution, LogNormal, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;

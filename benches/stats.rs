@@ -13,10 +13,11 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pipesim::accum::Accumulator;
+use pipesim::accum::sketch::QuantileSketch;
+use pipesim::analysis;
 use pipesim::engine::Block;
 use pipesim::metrics::{Metric, MonthlyMetric};
 use pipesim::scenario::Scenario;
-use pipesim::sketch::QuantileSketch;
 use pipesim::stats::{self, QUANTILES};
 use rand::SeedableRng;
 use rand_distr::{Distribution, LogNormal};
@@ -79,8 +80,11 @@ fn accumulate(c: &mut Criterion) {
     for (mode, budget) in [("exact", u64::MAX), ("sketch", 0)] {
         g.bench_function(mode, |b| {
             b.iter(|| {
-                let mut acc =
-                    Accumulator::with_budget(stats::run_sources(&scn), Some(WINDOW as u64), budget);
+                let mut acc = Accumulator::with_budget(
+                    analysis::run_sources(&scn),
+                    Some(WINDOW as u64),
+                    budget,
+                );
                 acc.push(std::slice::from_ref(&block));
                 acc
             })

@@ -9,18 +9,21 @@
 //! positive and negative values (for P(beats)). Quantiles are exact while
 //! every value of every series fits [`EXACT_BUDGET_BYTES`]; beyond that the
 //! accumulator switches for good to a [`QuantileSketch`] per series, whose
-//! error bound is documented in [`crate::sketch`].
+//! error bound is documented in [`sketch`].
 //!
 //! Series are updated in parallel (one task per series, each task walking
 //! the window's trials in order), so results are identical for any thread
 //! count. In exact mode the mean and sd are computed two-pass from the kept
 //! values at the end, exactly as [`crate::stats::summarize`] does.
 
+pub mod sketch;
+
 use rayon::prelude::*;
 
 use crate::engine::Block;
-use crate::sketch::QuantileSketch;
 use crate::stats::{self, Summary};
+
+use sketch::QuantileSketch;
 
 /// Memory allowed for exact quantiles: every value of every series kept.
 pub const EXACT_BUDGET_BYTES: u64 = 256 << 20;
@@ -227,27 +230,11 @@ impl SeriesAcc {
             Store::Exact(v) => {
                 let mean = v.iter().sum::<f64>() / v.len() as f64;
                 let mut work = v.clone();
-                (mean, ps.map(|p| quantile_by_selection(&mut work, p)))
+                (mean, ps.map(|p| stats::quantile_by_selection(&mut work, p)))
             }
             Store::Sketch(sk) => (self.mean, ps.map(|p| sk.quantile(p))),
         }
     }
-}
-
-/// The type-7 quantile of `xs` (reordered in place) by selection instead of
-/// a full sort: the same value as [`stats::quantile_sorted`] on the sorted
-/// data, in linear time.
-pub fn quantile_by_selection(xs: &mut [f64], p: f64) -> f64 {
-    let n = xs.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let (_, x_lo, right) = xs.select_nth_unstable_by(lo, f64::total_cmp);
-    let x_lo = *x_lo;
-    let x_hi = right.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo);
-    x_lo + (h - lo as f64) * (x_hi - x_lo)
 }
 
 /// The series of a run or a what-if, fed window by window.
@@ -358,12 +345,12 @@ mod tests {
         sorted.sort_unstable_by(f64::total_cmp);
         for p in [0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0] {
             assert_eq!(
-                quantile_by_selection(&mut values, p),
+                stats::quantile_by_selection(&mut values, p),
                 stats::quantile_sorted(&sorted, p),
                 "p = {p}"
             );
         }
-        assert_eq!(quantile_by_selection(&mut [4.0], 0.3), 4.0);
-        assert!(quantile_by_selection(&mut [], 0.3).is_nan());
+        assert_eq!(stats::quantile_by_selection(&mut [4.0], 0.3), 4.0);
+        assert!(stats::quantile_by_selection(&mut [], 0.3).is_nan());
     }
 }

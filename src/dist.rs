@@ -26,19 +26,20 @@
 //! accuracy of the CDF (about 1e-14 for the regularised incomplete gamma and
 //! beta functions and the normal CDF), like any inversion sampler.
 
-use std::sync::{Arc, OnceLock};
+mod fit;
+mod grammar;
+mod months;
+
+use std::sync::Arc;
 
 use rand::{Rng, RngExt};
 use rand_distr::{Beta, Distribution, Gamma};
-use statrs::function::beta::{beta_reg, checked_beta_reg};
-use statrs::function::gamma::checked_gamma_lr;
 
-use crate::scenario::{DAYS_PER_MONTH, MAX_HORIZON};
+use crate::calendar::DAYS_PER_MONTH;
 
-/// z such that Φ(z) = 0.90.
-const Z90: f64 = 1.281_551_565_544_600_4;
-/// z such that Φ(z) = 0.95.
-const Z95: f64 = 1.644_853_626_951_472_2;
+pub use fit::fit_beta_90;
+pub use grammar::parse;
+pub use months::{MonthLaw, MonthTable};
 
 /// What values a parameter may take; a distribution whose support leaves the
 /// domain is rejected when the scenario is loaded.
@@ -134,107 +135,6 @@ pub enum Dist {
     },
 }
 
-/// The law of `floor(x / DAYS_PER_MONTH)` of a distribution, built on first
-/// use (see [`Dist::sample_months`]); `None` inside when it cannot be
-/// computed reliably, and the months are then drawn by sampling `x`.
-#[derive(Debug, Clone, Default)]
-pub struct MonthTable(OnceLock<Option<Arc<MonthLaw>>>);
-
-/// The law of a deal's cycle in whole months: its CDF at whole months and
-/// an alias table (Walker 1977, built by Vose's method) of the same
-/// probabilities, for O(1), branch-free sampling.
-///
-/// Outcomes are the months `0..cdf.len()` plus one "beyond the table"
-/// outcome (the mass `1 − cdf[last]`, zero unless the table stops at
-/// [`MAX_HORIZON`]). The table has a power-of-two number of columns `2^b`
-/// (unused columns hold no mass of their own), so one 64-bit draw gives
-/// both the column (its low `b ≤ 10` bits) and a 53-bit uniform (its high
-/// 53 bits) — disjoint bits, so the two are independent and exact. Column
-/// `i` yields its own month when the uniform is below its cut, else its
-/// alias. Each outcome's probability is reproduced up to the rounding of
-/// the table's construction (a few 1e-16), the same order as the CDF's.
-#[derive(Debug, Clone)]
-pub struct MonthLaw {
-    cdf: Box<[f64]>,
-    /// Per column: (cut, month if below the cut, month otherwise); "beyond
-    /// the table" is `u32::MAX`.
-    alias: Box<[(f64, u32, u32)]>,
-    /// `columns − 1`.
-    mask: u64,
-}
-
-impl MonthLaw {
-    /// Build from a CDF at whole months (non-decreasing, in [0, 1]).
-    fn new(cdf: Box<[f64]>) -> MonthLaw {
-        const BEYOND: u32 = u32::MAX;
-        let outcomes = cdf.len() + 1;
-        let columns = outcomes.next_power_of_two();
-        let n = columns as f64;
-        // mass of each outcome, times the number of columns
-        let mut mass: Vec<f64> = Vec::with_capacity(columns);
-        let mut last = 0.0;
-        for &c in cdf.iter() {
-            mass.push((c - last) * n);
-            last = c;
-        }
-        mass.push((1.0 - last).max(0.0) * n);
-        mass.resize(columns, 0.0);
-        let month = |i: usize| -> u32 {
-            if i < cdf.len() {
-                u32::try_from(i).unwrap_or(BEYOND)
-            } else {
-                BEYOND
-            }
-        };
-        let mut alias: Vec<(f64, u32, u32)> =
-            (0..columns).map(|i| (1.0, month(i), month(i))).collect();
-        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
-            (0..columns).partition(|&i| mass[i] < 1.0);
-        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
-            small.pop();
-            alias[s] = (mass[s], month(s), month(l));
-            mass[l] = (mass[l] + mass[s]) - 1.0;
-            if mass[l] < 1.0 {
-                large.pop();
-                small.push(l);
-            }
-        }
-        // what is left holds mass 1 up to rounding: its own month always
-        // (a column with no mass of its own never gets here: its deficit
-        // of 1 is always covered, as the masses sum to `columns`)
-        for i in small.into_iter().chain(large) {
-            alias[i] = (1.0, month(i), month(i));
-        }
-        MonthLaw {
-            cdf,
-            alias: alias.into(),
-            mask: columns as u64 - 1,
-        }
-    }
-
-    /// `cdf[j] = P(months <= j)` for `j = 0, 1, …` until it reaches 1 or
-    /// [`MAX_HORIZON`] entries.
-    pub fn cdf(&self) -> &[f64] {
-        &self.cdf
-    }
-
-    /// Whole months `min(j, limit)` for one draw `j` of the law: one
-    /// `u64` from `rng`.
-    #[inline(always)]
-    pub fn sample<R: Rng + ?Sized>(&self, limit: u64, rng: &mut R) -> u64 {
-        let bits = rng.next_u64();
-        // the mask keeps the index in range; `get` just avoids a panic path
-        let (cut, own, other) = match self.alias.get((bits & self.mask) as usize) {
-            Some(&e) => e,
-            None => (1.0, u32::MAX, u32::MAX),
-        };
-        // high 53 bits: a uniform on [0, 1) in steps of 2^-53
-        let u = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-        let j = if u < cut { own } else { other };
-        u64::from(j).min(limit)
-    }
-}
-
 /// How a normal distribution is kept inside a non-negative domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Truncation {
@@ -285,7 +185,7 @@ impl Dist {
             Dist::Normal {
                 mean, sd, truncate, ..
             } => loop {
-                let z = crate::ziggurat::standard_normal(rng);
+                let z = crate::sampling::ziggurat::standard_normal(rng);
                 let x = mean + sd * z;
                 let ok = match truncate {
                     Truncation::None => true,
@@ -297,7 +197,7 @@ impl Dist {
                 }
             },
             Dist::LogNormal { mu, sigma, .. } => {
-                let z = crate::ziggurat::standard_normal(rng);
+                let z = crate::sampling::ziggurat::standard_normal(rng);
                 crate::sampling::exp(mu + sigma * z)
             }
             Dist::Gamma { sampler, .. } => sampler.sample(rng),
@@ -336,7 +236,7 @@ impl Dist {
             | Dist::LogNormal { months, .. }
             | Dist::Gamma { months, .. } => months
                 .0
-                .get_or_init(|| self.month_cdf().map(|cdf| Arc::new(MonthLaw::new(cdf))))
+                .get_or_init(|| months::month_cdf(self).map(|cdf| Arc::new(MonthLaw::new(cdf))))
                 .as_deref(),
             _ => None,
         }
@@ -346,79 +246,6 @@ impl Dist {
     #[inline]
     pub fn month_table(&self) -> Option<&[f64]> {
         self.month_law().map(MonthLaw::cdf)
-    }
-
-    /// `P(floor(x / DAYS_PER_MONTH) <= j)` for `j = 0, 1, …` until it
-    /// reaches 1 or [`MAX_HORIZON`] entries; `None` when a CDF evaluation
-    /// fails or is not a non-decreasing probability.
-    fn month_cdf(&self) -> Option<Box<[f64]>> {
-        // P(x < t), continuous, so P(x <= t) alike
-        let cdf = |t: f64| -> Option<f64> {
-            let c = match self {
-                Dist::ScaledBeta {
-                    min,
-                    range,
-                    alpha,
-                    beta,
-                    ..
-                } => {
-                    let y = (t - min) / range;
-                    if y <= 0.0 {
-                        0.0
-                    } else if y >= 1.0 {
-                        1.0
-                    } else {
-                        checked_beta_reg(*alpha, *beta, y).ok()?
-                    }
-                }
-                Dist::Normal {
-                    mean, sd, truncate, ..
-                } => {
-                    let phi = normal_cdf((t - mean) / sd);
-                    match truncate {
-                        Truncation::None => phi,
-                        Truncation::AtZero | Truncation::AboveZero => {
-                            if t <= 0.0 {
-                                0.0
-                            } else {
-                                let below = normal_cdf(-mean / sd);
-                                (phi - below) / (1.0 - below)
-                            }
-                        }
-                    }
-                }
-                Dist::LogNormal { mu, sigma, .. } => {
-                    if t <= 0.0 {
-                        0.0
-                    } else {
-                        normal_cdf((t.ln() - mu) / sigma)
-                    }
-                }
-                Dist::Gamma { shape, scale, .. } => {
-                    if t <= 0.0 {
-                        0.0
-                    } else {
-                        checked_gamma_lr(*shape, t / scale).ok()?
-                    }
-                }
-                _ => return None,
-            };
-            (0.0..=1.0).contains(&c).then_some(c)
-        };
-        let mut table = Vec::new();
-        let mut last = 0.0;
-        for j in 1..=MAX_HORIZON {
-            let c = cdf(j as f64 * DAYS_PER_MONTH)?;
-            if c < last {
-                return None;
-            }
-            table.push(c);
-            last = c;
-            if c >= 1.0 {
-                break;
-            }
-        }
-        Some(table.into())
     }
 
     /// Is this a fixed number (no uncertainty)?
@@ -510,7 +337,7 @@ impl Dist {
             },
             Dist::Gamma { shape, scale, .. } => {
                 // valid before, and a positive factor keeps them valid
-                gamma_dist(*shape, scale * factor).unwrap_or(Dist::Fixed(f64::NAN))
+                grammar::gamma_dist(*shape, scale * factor).unwrap_or(Dist::Fixed(f64::NAN))
             }
         }
     }
@@ -523,20 +350,13 @@ pub fn normal_cdf(x: f64) -> f64 {
 
 /// Why a distribution string was rejected (without the field path, which the
 /// caller adds).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
 pub struct DistError(pub String);
 
-impl std::fmt::Display for DistError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn err<T>(msg: impl Into<String>) -> Result<T, DistError> {
+pub(crate) fn err<T>(msg: impl Into<String>) -> Result<T, DistError> {
     Err(DistError(msg.into()))
 }
-
-const FORMS: &str = "a number, \"A to B\", uniform(min=, max=), triangular(min=, mode=, max=), pert(min=, mode=, max=), normal(mean=, sd=), lognormal(median=, p90=) / (mu=, sigma=) / (mean=, sd=), gamma(mean=, sd=) / (shape=, scale=), beta(alpha=, beta=) / (mean=, n=)";
 
 /// Build a fixed parameter, checking it against the domain.
 pub fn fixed(x: f64, domain: Domain) -> Result<Dist, DistError> {
@@ -579,365 +399,10 @@ pub fn scaled_in_domain(dist: &Dist, factor: f64, domain: Domain) -> Result<Dist
     Ok(scaled)
 }
 
-/// Parse a distribution string and check it against the domain.
-pub fn parse(text: &str, domain: Domain) -> Result<Dist, DistError> {
-    let s = text.trim();
-    if let Some(x) = parse_number(s) {
-        return fixed(x, domain);
-    }
-    if let Some((a, b)) = split_to(s) {
-        return interval90(a, b, domain);
-    }
-    let Some(open) = s.find('(') else {
-        return err(format!("not a distribution; expected {FORMS}"));
-    };
-    if !s.ends_with(')') {
-        return err(format!("missing closing ')'; expected {FORMS}"));
-    }
-    let name = s[..open].trim().to_ascii_lowercase();
-    let args = parse_args(&s[open + 1..s.len() - 1])?;
-    let keys: Vec<&str> = args.iter().map(|(k, _)| k.as_str()).collect();
-    let get = |k: &str| args.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
-    let want = |names: &[&str]| -> Option<Vec<f64>> {
-        if keys.len() != names.len() {
-            return None;
-        }
-        names.iter().map(|n| get(n)).collect()
-    };
-    match name.as_str() {
-        "uniform" => match want(&["min", "max"]) {
-            Some(v) => uniform(v[0], v[1], domain),
-            None => err("uniform takes min= and max=, e.g. uniform(min=35, max=65)"),
-        },
-        "triangular" => match want(&["min", "mode", "max"]) {
-            Some(v) => triangular(v[0], v[1], v[2], domain),
-            None => err(
-                "triangular takes min=, mode= and max=, e.g. triangular(min=35, mode=45, max=65)",
-            ),
-        },
-        "pert" => match want(&["min", "mode", "max"]) {
-            Some(v) => pert(v[0], v[1], v[2], domain),
-            None => err("pert takes min=, mode= and max=, e.g. pert(min=120, mode=180, max=300)"),
-        },
-        "normal" => match want(&["mean", "sd"]) {
-            Some(v) => normal(v[0], v[1], domain),
-            None => err("normal takes mean= and sd=, e.g. normal(mean=100, sd=15)"),
-        },
-        "lognormal" => {
-            if let Some(v) = want(&["median", "p90"]) {
-                lognormal_median_p90(v[0], v[1], domain)
-            } else if let Some(v) = want(&["mu", "sigma"]) {
-                lognormal(v[0], v[1], domain)
-            } else if let Some(v) = want(&["mean", "sd"]) {
-                lognormal_mean_sd(v[0], v[1], domain)
-            } else {
-                err("lognormal takes (median=, p90=), (mu=, sigma=) or (mean=, sd=)")
-            }
-        }
-        "gamma" => {
-            if let Some(v) = want(&["mean", "sd"]) {
-                if !(v[0] > 0.0 && v[1] > 0.0) {
-                    return err("gamma needs mean > 0 and sd > 0");
-                }
-                gamma(v[0] * v[0] / (v[1] * v[1]), v[1] * v[1] / v[0], domain)
-            } else if let Some(v) = want(&["shape", "scale"]) {
-                gamma(v[0], v[1], domain)
-            } else {
-                err("gamma takes (mean=, sd=) or (shape=, scale=)")
-            }
-        }
-        "beta" => {
-            if let Some(v) = want(&["alpha", "beta"]) {
-                beta(v[0], v[1], domain)
-            } else if let Some(v) = want(&["mean", "n"]) {
-                let (m, n) = (v[0], v[1]);
-                if !(m > 0.0 && m < 1.0) {
-                    return err("beta(mean=, n=) needs 0 < mean < 1");
-                }
-                if !(n > 0.0 && n.is_finite()) {
-                    return err("beta(mean=, n=) needs n > 0 (n = alpha + beta)");
-                }
-                beta(m * n, (1.0 - m) * n, domain)
-            } else {
-                err("beta takes (alpha=, beta=) or (mean=, n=)")
-            }
-        }
-        _ => err(format!("unknown distribution '{name}'; expected {FORMS}")),
-    }
-}
-
-/// Parse a plain number, accepting `_` digit separators as TOML does.
-fn parse_number(s: &str) -> Option<f64> {
-    let cleaned: String = s.chars().filter(|c| *c != '_').collect();
-    if cleaned.is_empty() {
-        return None;
-    }
-    cleaned.parse::<f64>().ok().filter(|x| x.is_finite())
-}
-
-fn split_to(s: &str) -> Option<(f64, f64)> {
-    let lower = s.to_ascii_lowercase();
-    let pos = lower.find(" to ")?;
-    let a = parse_number(s[..pos].trim())?;
-    let b = parse_number(s[pos + 4..].trim())?;
-    Some((a, b))
-}
-
-fn parse_args(inner: &str) -> Result<Vec<(String, f64)>, DistError> {
-    let mut out: Vec<(String, f64)> = Vec::new();
-    if inner.trim().is_empty() {
-        return Ok(out);
-    }
-    for part in inner.split(',') {
-        let Some((k, v)) = part.split_once('=') else {
-            return err(format!("argument '{}' is not name=value", part.trim()));
-        };
-        let key = k.trim().to_ascii_lowercase();
-        let Some(value) = parse_number(v.trim()) else {
-            return err(format!(
-                "argument {key}= has '{}', which is not a number",
-                v.trim()
-            ));
-        };
-        if out.iter().any(|(n, _)| *n == key) {
-            return err(format!("argument {key}= is given twice"));
-        }
-        out.push((key, value));
-    }
-    Ok(out)
-}
-
-fn bounded_check(min: f64, max: f64, domain: Domain, what: &str) -> Result<(), DistError> {
-    if !(min < max) {
-        return err(format!("{what} needs min < max"));
-    }
-    if !domain.contains_interval(min, max) {
-        return err(format!(
-            "{what} on [{min}, {max}] leaves the parameter's domain; expected {}",
-            domain.describe()
-        ));
-    }
-    Ok(())
-}
-
-fn uniform(min: f64, max: f64, domain: Domain) -> Result<Dist, DistError> {
-    bounded_check(min, max, domain, "uniform")?;
-    Ok(Dist::Uniform { lo: min, hi: max })
-}
-
-fn triangular(min: f64, mode: f64, max: f64, domain: Domain) -> Result<Dist, DistError> {
-    bounded_check(min, max, domain, "triangular")?;
-    if !(min <= mode && mode <= max) {
-        return err("triangular needs min <= mode <= max");
-    }
-    Ok(Dist::Triangular { min, mode, max })
-}
-
-fn pert(min: f64, mode: f64, max: f64, domain: Domain) -> Result<Dist, DistError> {
-    bounded_check(min, max, domain, "pert")?;
-    if !(min <= mode && mode <= max) {
-        return err("pert needs min <= mode <= max");
-    }
-    let range = max - min;
-    let a = 1.0 + 4.0 * (mode - min) / range;
-    let b = 1.0 + 4.0 * (max - mode) / range;
-    scaled_beta(min, range, a, b)
-}
-
-fn normal(mean: f64, sd: f64, domain: Domain) -> Result<Dist, DistError> {
-    if !(sd > 0.0 && sd.is_finite() && mean.is_finite()) {
-        return err("normal needs a finite mean and sd > 0");
-    }
-    let truncate = match domain {
-        Domain::Probability | Domain::Rate => {
-            return err(format!(
-                "a normal distribution is unbounded, but this parameter must be {}; {}",
-                domain.describe(),
-                domain.what_to_use()
-            ));
-        }
-        Domain::Amount => Truncation::AtZero,
-        Domain::Positive => Truncation::AboveZero,
-    };
-    // Truncation redraws: refuse a distribution that almost never lands in
-    // the domain (it would loop for a very long time).
-    if normal_cdf(mean / sd) < 1e-6 {
-        return err(format!(
-            "normal(mean={mean}, sd={sd}) is almost entirely below 0; expected {}",
-            domain.describe()
-        ));
-    }
-    Ok(Dist::Normal {
-        mean,
-        sd,
-        truncate,
-        months: MonthTable::default(),
-    })
-}
-
-fn unbounded_positive(domain: Domain, what: &str) -> Result<(), DistError> {
-    match domain {
-        Domain::Amount | Domain::Positive => Ok(()),
-        Domain::Probability | Domain::Rate => err(format!(
-            "a {what} distribution is unbounded above, but this parameter must be {}; {}",
-            domain.describe(),
-            domain.what_to_use()
-        )),
-    }
-}
-
-fn lognormal(mu: f64, sigma: f64, domain: Domain) -> Result<Dist, DistError> {
-    unbounded_positive(domain, "lognormal")?;
-    if !(mu.is_finite() && sigma > 0.0 && sigma.is_finite()) {
-        return err("lognormal needs a finite mu and sigma > 0");
-    }
-    Ok(Dist::LogNormal {
-        mu,
-        sigma,
-        months: MonthTable::default(),
-    })
-}
-
-fn lognormal_median_p90(median: f64, p90: f64, domain: Domain) -> Result<Dist, DistError> {
-    if !(median > 0.0 && p90 > median) {
-        return err("lognormal(median=, p90=) needs 0 < median < p90");
-    }
-    lognormal(median.ln(), (p90 / median).ln() / Z90, domain)
-}
-
-fn lognormal_mean_sd(mean: f64, sd: f64, domain: Domain) -> Result<Dist, DistError> {
-    if !(mean > 0.0 && sd > 0.0) {
-        return err("lognormal(mean=, sd=) needs mean > 0 and sd > 0");
-    }
-    let s2 = (1.0 + (sd * sd) / (mean * mean)).ln();
-    lognormal(mean.ln() - 0.5 * s2, s2.sqrt(), domain)
-}
-
-fn gamma(shape: f64, scale: f64, domain: Domain) -> Result<Dist, DistError> {
-    unbounded_positive(domain, "gamma")?;
-    if !(shape > 0.0 && scale > 0.0 && shape.is_finite() && scale.is_finite()) {
-        return err("gamma needs shape > 0 and scale > 0");
-    }
-    gamma_dist(shape, scale)
-}
-
-fn gamma_dist(shape: f64, scale: f64) -> Result<Dist, DistError> {
-    match Gamma::new(shape, scale) {
-        Ok(sampler) => Ok(Dist::Gamma {
-            shape,
-            scale,
-            sampler,
-            months: MonthTable::default(),
-        }),
-        Err(e) => err(format!("invalid gamma: {e}")),
-    }
-}
-
-fn scaled_beta(min: f64, range: f64, alpha: f64, beta: f64) -> Result<Dist, DistError> {
-    if !(alpha > 0.0 && beta > 0.0 && alpha.is_finite() && beta.is_finite()) {
-        return err("beta needs alpha > 0 and beta > 0");
-    }
-    let gammas = match (Gamma::new(alpha, 1.0), Gamma::new(beta, 1.0)) {
-        (Ok(ga), Ok(gb)) => (ga, gb),
-        (Err(e), _) | (_, Err(e)) => return err(format!("invalid beta: {e}")),
-    };
-    match Beta::new(alpha, beta) {
-        Ok(sampler) => Ok(Dist::ScaledBeta {
-            min,
-            range,
-            alpha,
-            beta,
-            sampler,
-            gammas,
-            months: MonthTable::default(),
-        }),
-        Err(e) => err(format!("invalid beta: {e}")),
-    }
-}
-
-fn beta(a: f64, b: f64, _domain: Domain) -> Result<Dist, DistError> {
-    // Support (0, 1) lies inside every domain.
-    scaled_beta(0.0, 1.0, a, b)
-}
-
-fn interval90(a: f64, b: f64, domain: Domain) -> Result<Dist, DistError> {
-    match domain {
-        Domain::Amount | Domain::Positive => {
-            if !(a > 0.0 && b > a) {
-                return err(format!(
-                    "\"A to B\" is a 90% interval fitted as a lognormal here; it needs 0 < A < B (got {a} to {b})"
-                ));
-            }
-            let mu = 0.5 * (a.ln() + b.ln());
-            let sigma = (b.ln() - a.ln()) / (2.0 * Z95);
-            lognormal(mu, sigma, domain)
-        }
-        Domain::Probability | Domain::Rate => {
-            if !(a > 0.0 && b > a && b < 1.0) {
-                return err(format!(
-                    "\"A to B\" is a 90% interval fitted as a beta here; it needs 0 < A < B < 1 (got {a} to {b})"
-                ));
-            }
-            let (alpha, beta_) = fit_beta_90(a, b)?;
-            beta(alpha, beta_, domain)
-        }
-    }
-}
-
-/// Find Beta(alpha, beta) with P5 = `a` and P95 = `b` (0 < a < b < 1).
-///
-/// For a fixed concentration `n = alpha + beta`, the P5 rises with the mean,
-/// so an inner bisection pins P5 = `a`; with P5 pinned, the P95 falls as `n`
-/// grows, so an outer bisection on `ln n` pins P95 = `b`.
-pub fn fit_beta_90(a: f64, b: f64) -> Result<(f64, f64), DistError> {
-    // mean such that Beta(mean·n, (1−mean)·n) has CDF(a) = 0.05
-    let mean_for = |n: f64| -> f64 {
-        let (mut lo, mut hi) = (1e-12_f64, 1.0 - 1e-12);
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            let cdf = beta_reg(mid * n, (1.0 - mid) * n, a);
-            if cdf > 0.05 {
-                lo = mid; // too much mass below a: move the mean up
-            } else {
-                hi = mid;
-            }
-            if hi - lo < 1e-15 {
-                break;
-            }
-        }
-        0.5 * (lo + hi)
-    };
-    let (mut lo, mut hi) = ((1e-3_f64).ln(), (1e9_f64).ln());
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        let n = mid.exp();
-        let m = mean_for(n);
-        let cdf_b = beta_reg(m * n, (1.0 - m) * n, b);
-        if cdf_b < 0.95 {
-            lo = mid; // P95 above b: too wide, concentrate more
-        } else {
-            hi = mid;
-        }
-        if hi - lo < 1e-13 {
-            break;
-        }
-    }
-    let n = (0.5 * (lo + hi)).exp();
-    let m = mean_for(n);
-    let (alpha, beta_) = (m * n, (1.0 - m) * n);
-    let p5 = beta_reg(alpha, beta_, a);
-    let p95 = beta_reg(alpha, beta_, b);
-    if (p5 - 0.05).abs() > 1e-6 || (p95 - 0.95).abs() > 1e-6 {
-        return err(format!(
-            "cannot fit a beta distribution with P5 = {a} and P95 = {b}; give beta(alpha=, beta=) instead"
-        ));
-    }
-    Ok((alpha, beta_))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use statrs::function::beta::beta_reg;
 
     #[test]
     fn beta_fit_hits_its_quantiles() {

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::model::{self, TrialOut, Workspace};
+use crate::params;
 use crate::scenario::Scenario;
 
 /// Trials per work unit. Fixed, so chunking never depends on the thread count.
@@ -154,6 +155,13 @@ impl Block {
     }
 }
 
+/// Receives every window's raw results, in trial order (e.g. to stream
+/// `trials.csv` to disk while the run goes on).
+pub trait TrialSink: Send {
+    /// Take one block of trials; an error stops the run.
+    fn write_block(&mut self, block: &Block) -> std::io::Result<()>;
+}
+
 /// Simulate trials `start .. start + len` of `scn` into `block` (its
 /// buffers are reused), in parallel on the current rayon pool. Every trial
 /// seeds its own streams, so the values do not depend on how the range is
@@ -185,7 +193,7 @@ pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: 
             for (i, row) in metrics.chunks_mut(ns).enumerate() {
                 let trial = first + i as u64;
                 let mut shared_rng = stream_rng(seed, trial, shared_key());
-                let shared = model::draw_shared(scn, &mut shared_rng);
+                let shared = params::draw_shared(scn, &mut shared_rng);
                 for (s, (strategy, out)) in scn.strategies.iter().zip(row.iter_mut()).enumerate() {
                     let mut rng = stream_rng(seed, trial, keys[s]);
                     let at = (i * ns + s) * per;
@@ -206,7 +214,7 @@ const WINDOW_BYTES: usize = 16 << 20;
 const WINDOW_MAX_CHUNKS: usize = 64;
 
 /// Trials per window for these scenarios: a whole number of chunks, sized so
-/// that a window's raw results stay near [`WINDOW_BYTES`].
+/// that a window's raw results stay near `WINDOW_BYTES` (16 MiB).
 pub fn window_trials(scns: &[&Scenario]) -> u64 {
     let per_trial: usize = scns
         .iter()
@@ -281,7 +289,7 @@ pub fn simulate(
 }
 
 /// [`simulate`] on the current rayon pool: every trial kept, column-major.
-/// Memory grows with `trials`; [`crate::run`] streams instead.
+/// Memory grows with `trials`; [`crate::experiment::run`] streams instead.
 pub fn simulate_in_current_pool(
     scn: &Scenario,
     trials: u64,

@@ -1,14 +1,19 @@
-//! Typed errors of the library.
+//! Errors of the scenario layer: reading, parsing, changing and validating
+//! a scenario.
 //!
 //! Every scenario error names the file, the field path in the same syntax the
 //! scenario uses (`strategy.volume.channel[1].conversion.sql`), the value
-//! that was given and what would be valid. The CLI maps [`ScenarioError`] to
-//! exit code 2 (bad input) and everything else to 1.
+//! that was given and what would be valid. Each layer above has its own
+//! error type ([`crate::dist::DistError`], [`crate::engine::PoolError`],
+//! [`crate::experiment::Error`], [`crate::output::OutputError`]); the
+//! experiment's [`is_input`](crate::experiment::Error::is_input) decides
+//! the CLI's exit code 2 (bad input) or 1.
 
 use std::path::PathBuf;
 
-/// A scenario could not be read, parsed or validated.
+/// A scenario could not be read, parsed, changed or validated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScenarioError {
     /// The file could not be read.
     #[error("cannot read scenario {}", file.display())]
@@ -36,6 +41,16 @@ pub enum ScenarioError {
         /// The value as written, where there is one.
         value: Option<String>,
         /// What is wrong and what would be valid.
+        message: String,
+    },
+    /// A `--set`/`--scale` argument that is not `PATH=VALUE` (or whose
+    /// factor is not a number > 0).
+    #[error("{flag} {arg}: {message}")]
+    Change {
+        /// `--set` or `--scale`.
+        flag: &'static str,
+        /// The argument as given, quoted where that helps.
+        arg: String,
         message: String,
     },
 }

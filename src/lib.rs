@@ -2,47 +2,66 @@
 //! strategies (lead volume vs pipeline quality) as revenue distributions.
 //!
 //! The library is the whole engine; the `pipesim` binary is a thin CLI on
-//! top. A typical use from Rust:
+//! top. The modules follow the data flow, each using only those above it:
 //!
-//! ```no_run
-//! use pipesim::{engine, runner, scenario::Scenario};
-//! let scn = Scenario::load("scenarios/budget-volume-vs-quality.toml".as_ref())?;
-//! let pool = engine::thread_pool(0)?;
-//! let analysis = pool.install(|| {
-//!     runner::run::<std::convert::Infallible>(&scn, 10_000, 7, &|_| {}, None)
-//! })?;
-//! println!("{}", pipesim::report::render(&scn, &analysis));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```text
+//! calendar, metrics, stats          leaf facts: months, metric names, pure statistics
+//! sampling, dist                    count samplers (binomial, Poisson, hypergeometric,
+//!                                   ziggurat); the distribution grammar, fits, month laws
+//! error, scenario                   the scenario file → validated Scenario (+ --set/--scale)
+//! trace                             the benchmark tracer (not on the simulation's path)
+//! params                            scenario → one trial's sampled parameters
+//! model                             parameters → one trial of one strategy
+//! engine                            many trials: seeding, chunks, windows of Blocks
+//! accum                             streaming per-series accumulators, quantile sketch
+//! analysis                          accumulators → a run's statistics
+//! experiment                        run, whatif, sweep, batch over a RunSpec
+//! output                            text, CSV, JSON, atomic files
 //! ```
 //!
-//! Modules: [`scenario`] (file format and validation), [`overrides`]
-//! (`--set`/`--scale`), [`dist`] (the distribution grammar), [`model`] (one
-//! trial of one strategy), [`sampling`] (exact count samplers),
-//! [`ziggurat`] (the standard normal), [`engine`]
-//! (parallel, deterministic windows of trials), [`accum`] (streaming
-//! per-series accumulators), [`sketch`] (mergeable quantile sketch),
-//! [`runner`] (bounded-memory runs, adaptive precision), [`stats`]
-//! (summaries, intervals, comparisons), [`whatif`], [`sweep`], [`report`]
-//! (terminal text), [`export`] (CSV/JSON files, written atomically).
+//! A typical use from Rust:
+//!
+//! ```
+//! use pipesim::experiment::{self, RunSpec};
+//! use pipesim::metrics::Metric;
+//!
+//! let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/budget-volume-vs-quality.toml");
+//! let scn = experiment::load(file.as_ref(), &[])?;
+//! let result = experiment::run(&RunSpec::new(scn).trials(Some(2_000)), &(), None)?;
+//! let quality = result.analysis.comparison(1, Metric::Bookings).expect("compared");
+//! println!("{}", pipesim::output::text::render(&result.scenario, &result.analysis));
+//! assert!(quality.p_beats.p > 0.5);
+//! # Ok::<(), pipesim::Error>(())
+//! ```
 
 #![forbid(unsafe_code)]
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN as well (as rand_distr does).
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-pub mod accum;
-pub mod dist;
-pub mod engine;
-pub mod error;
-pub mod export;
+pub mod calendar;
 pub mod metrics;
-pub mod model;
-pub mod overrides;
-pub mod report;
-pub mod runner;
-pub mod sampling;
-pub mod scenario;
-pub mod sketch;
 pub mod stats;
-pub mod sweep;
-pub mod whatif;
-pub mod ziggurat;
+
+pub mod dist;
+pub mod sampling;
+
+pub mod error;
+pub mod scenario;
+
+pub mod trace;
+
+pub mod params;
+
+pub mod model;
+
+pub mod engine;
+
+pub mod accum;
+
+pub mod analysis;
+
+pub mod experiment;
+
+pub mod output;
+
+pub use experiment::{Error, RunSpec};

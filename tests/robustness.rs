@@ -79,7 +79,7 @@ fn hostile_values_never_panic() {
                         threads: 1,
                     };
                     let sim = engine::simulate(&scn, opts, &|_| {}).expect("thread pool");
-                    let _ = pipesim::stats::analyze(&scn, &sim);
+                    let _ = pipesim::analysis::analyze(&scn, &sim);
                     loaded += 1;
                 }
                 Err(e) => {

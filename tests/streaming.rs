@@ -6,17 +6,18 @@
 //! The sketch bound is a guarantee, not a statistical claim, so it is
 //! checked exactly: |estimate − exact type-7 quantile| ≤ α·max(|x_lo|,
 //! |x_hi|), where x_lo and x_hi are the order statistics the exact quantile
-//! interpolates between (see `pipesim::sketch`).
+//! interpolates between (see `pipesim::accum::sketch`).
 
 use std::path::Path;
 
-use pipesim::engine::{self, Block, RunOptions};
-use pipesim::export;
+use pipesim::accum::sketch::RELATIVE_ACCURACY;
+use pipesim::analysis::{self, Analysis};
+use pipesim::engine::{self, Block, RunOptions, TrialSink};
+use pipesim::experiment::{self, Precision, RunSpec};
 use pipesim::metrics::{Metric, MonthlyMetric};
-use pipesim::runner::{self, Precision};
+use pipesim::output::csv as export;
 use pipesim::scenario::Scenario;
-use pipesim::sketch::RELATIVE_ACCURACY;
-use pipesim::stats::{self, Analysis, QUANTILES};
+use pipesim::stats::QUANTILES;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -32,10 +33,13 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 }
 
 fn run(scn: &Scenario, trials: u64, seed: u64, budget: u64) -> Analysis {
-    let r: Result<Analysis, std::convert::Infallible> =
-        runner::run_with_budget(scn, trials, seed, budget, &|_| {}, None);
-    let Ok(a) = r;
-    a
+    let spec = RunSpec::new(scn.clone())
+        .trials(Some(trials))
+        .seed(Some(seed))
+        .exact_budget(budget);
+    experiment::run_in_pool(&spec, &(), None)
+        .expect("the run succeeds")
+        .analysis
 }
 
 fn csvs(scn: &Scenario, a: &Analysis) -> Vec<Vec<u8>> {
@@ -71,7 +75,7 @@ fn streaming_exact_mode_equals_in_memory_analysis() {
     let scn = fixture();
     let (a, b) = in_pool(2, || {
         let sim = engine::simulate_in_current_pool(&scn, 3000, 11, &|_| {});
-        (stats::analyze(&scn, &sim), run(&scn, 3000, 11, u64::MAX))
+        (analysis::analyze(&scn, &sim), run(&scn, 3000, 11, u64::MAX))
     });
     assert!(a.quantiles_exact && b.quantiles_exact);
     assert_eq!(csvs(&scn, &a), csvs(&scn, &b));
@@ -86,7 +90,7 @@ fn sketch_mode_agrees_with_exact_within_the_documented_bound() {
     let n = 20_000;
     let (sim, exact, sketch) = in_pool(2, || {
         let sim = engine::simulate_in_current_pool(&scn, n, 3, &|_| {});
-        let exact = stats::analyze(&scn, &sim);
+        let exact = analysis::analyze(&scn, &sim);
         let sketch = run(&scn, n, 3, 0);
         (sim, exact, sketch)
     });
@@ -176,15 +180,15 @@ fn precision_run_equals_a_plain_run_of_its_final_trials() {
     let precision = Precision {
         target: 0.02,
         metric: Metric::Bookings,
-        initial_trials: 500,
         max_trials: 1_000_000,
     };
-    let (a, reached) = in_pool(2, || {
-        let r: Result<_, std::convert::Infallible> =
-            runner::run_to_precision(&scn, 4, precision, &|_| {}, None, |_, _| {});
-        let Ok(r) = r;
-        r
-    });
+    let spec = RunSpec::new(scn.clone())
+        .trials(Some(500))
+        .seed(Some(4))
+        .threads(2)
+        .precision(Some(precision));
+    let r = experiment::run(&spec, &(), None).expect("the run succeeds");
+    let (a, reached) = (r.analysis, r.precision.expect("a precision run"));
     assert!(reached.met && reached.worst <= 0.02, "{reached:?}");
     assert!(reached.trials > 500);
     assert_eq!(a.trials, reached.trials);
@@ -204,16 +208,20 @@ fn precision_run_equals_a_plain_run_of_its_final_trials() {
 fn per_trial_sink_sees_every_trial_in_order() {
     let scn = fixture();
     let n = 1500;
-    let mut seen: Vec<(u64, f64)> = Vec::new();
-    let mut sink = |b: &Block| -> Result<(), std::convert::Infallible> {
-        for t in 0..b.len {
-            seen.push((b.start + t as u64, b.metric(t, 1, Metric::Bookings.index())));
+    struct Seen(Vec<(u64, f64)>);
+    impl TrialSink for Seen {
+        fn write_block(&mut self, b: &Block) -> std::io::Result<()> {
+            for t in 0..b.len {
+                self.0
+                    .push((b.start + t as u64, b.metric(t, 1, Metric::Bookings.index())));
+            }
+            Ok(())
         }
-        Ok(())
-    };
+    }
+    let mut seen = Seen(Vec::new());
+    let spec = RunSpec::new(scn.clone()).trials(Some(n)).seed(Some(21));
     let sim = in_pool(2, || {
-        let r = runner::run(&scn, n, 21, &|_| {}, Some(&mut sink));
-        let Ok(_) = r;
+        experiment::run_in_pool(&spec, &(), Some(&mut seen)).expect("the run succeeds");
         engine::simulate(
             &scn,
             RunOptions {
@@ -225,8 +233,8 @@ fn per_trial_sink_sees_every_trial_in_order() {
         )
         .expect("pool")
     });
-    assert_eq!(seen.len() as u64, n);
-    for (i, (t, v)) in seen.iter().enumerate() {
+    assert_eq!(seen.0.len() as u64, n);
+    for (i, (t, v)) in seen.0.iter().enumerate() {
         assert_eq!(*t, i as u64);
         assert_eq!(*v, sim.strategies[1].metric(Metric::Bookings)[i]);
     }
@@ -239,7 +247,7 @@ fn per_trial_sink_sees_every_trial_in_order() {
 fn switching_to_the_sketch_mid_run_equals_sketching_from_the_start() {
     use pipesim::accum::Accumulator;
     let scn = fixture();
-    let sources = stats::run_sources(&scn);
+    let sources = analysis::run_sources(&scn);
     let n = 3 * engine::window_trials(&[&scn]);
     // exact for the first window only
     let budget = sources.len() as u64 * engine::window_trials(&[&scn]) * 8;
@@ -257,8 +265,8 @@ fn switching_to_the_sketch_mid_run_equals_sketching_from_the_start() {
     });
     assert!(!switched.exact() && !sketched.exact());
     let (x, y) = (
-        stats::analyze_acc(&scn, &switched),
-        stats::analyze_acc(&scn, &sketched),
+        analysis::analyze_acc(&scn, &switched),
+        analysis::analyze_acc(&scn, &sketched),
     );
     assert_eq!(csvs(&scn, &x), csvs(&scn, &y));
 }

@@ -27,11 +27,10 @@ use rand::{Rng, SeedableRng};
 
 use pipesim::dist::{self, Domain};
 use pipesim::engine::{self, StreamRng};
-use pipesim::export;
-use pipesim::runner;
-use pipesim::sampling::{self, BinomialP, LeadSampler};
+use pipesim::experiment::{self, RunSpec};
+use pipesim::output::csv as export;
+use pipesim::sampling::{self, BinomialP, LeadSampler, ziggurat};
 use pipesim::scenario::Scenario;
-use pipesim::ziggurat;
 
 /// Draws hashed per case (beyond the first ones, which are listed).
 const HASHED: usize = 20_000;
@@ -578,10 +577,13 @@ const PINNED: &str = concat!(
 #[test]
 fn format_example_outputs_are_byte_identical() {
     let scn = Scenario::load(Path::new(FIXTURE)).expect("fixture loads");
-    let pool = engine::thread_pool(2).expect("pool");
-    let r: Result<_, std::convert::Infallible> =
-        pool.install(|| runner::run(&scn, 700, 2027, &|_| {}, None));
-    let Ok(a) = r;
+    let spec = RunSpec::new(scn.clone())
+        .trials(Some(700))
+        .seed(Some(2027))
+        .threads(2);
+    let a = experiment::run(&spec, &(), None)
+        .expect("the run succeeds")
+        .analysis;
     let files = [
         ("summary.csv", export::summary_csv(&a).expect("csv")),
         ("comparison.csv", export::comparison_csv(&a).expect("csv")),

@@ -10,10 +10,13 @@
 //! is exactly zero: what a board sees is the effect, not Monte Carlo noise.
 
 use crate::accum::{Accumulator, Source};
+use crate::analysis::better_and_worse;
 use crate::engine;
 use crate::metrics::Metric;
 use crate::scenario::Scenario;
-use crate::stats::{Proportion, Summary, better_and_worse, wilson};
+use crate::stats::{Proportion, Summary, wilson};
+
+use super::{Error, Progress, RunSpec};
 
 /// One strategy and metric of a what-if.
 #[derive(Debug, Clone)]
@@ -44,6 +47,9 @@ impl WhatIfRow {
 /// A what-if's result.
 #[derive(Debug, Clone)]
 pub struct WhatIf {
+    /// The plan as run (seed and trials those used), with the changes
+    /// listed as its `overrides`.
+    pub scenario: Scenario,
     pub trials: u64,
     pub seed: u64,
     pub ci: f64,
@@ -55,25 +61,25 @@ pub struct WhatIf {
     pub quantiles_exact: bool,
 }
 
-/// Why a what-if cannot run.
-#[derive(Debug, thiserror::Error)]
-pub enum WhatIfError {
-    #[error(
-        "the change alters the strategies ({plan} before, {changed} after); a what-if compares the same strategies"
-    )]
-    Strategies { plan: String, changed: String },
+/// Run the plan of `spec` and `changed` (the same scenario with changes
+/// applied) for the spec's trials on its seed, and compare them trial by
+/// trial; `ci` and `interval` are the plan's.
+pub fn whatif(
+    spec: &RunSpec,
+    changed: &Scenario,
+    progress: &dyn Progress,
+) -> Result<WhatIf, Error> {
+    spec.check()?;
+    let pool = engine::thread_pool(spec.threads)?;
+    pool.install(|| whatif_in_pool(spec, changed, progress))
 }
 
-/// Run `plan` and `changed` for `trials` trials on `seed` and compare them
-/// trial by trial. Uses the current rayon pool; `ci` and `interval` are the
-/// plan's.
-pub fn whatif(
-    plan: &Scenario,
+fn whatif_in_pool(
+    spec: &RunSpec,
     changed: &Scenario,
-    trials: u64,
-    seed: u64,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<WhatIf, WhatIfError> {
+    progress: &dyn Progress,
+) -> Result<WhatIf, Error> {
+    let (plan, trials, seed) = (&spec.scenario, spec.trials, spec.seed);
     let names = |s: &Scenario| {
         s.strategies
             .iter()
@@ -81,7 +87,7 @@ pub fn whatif(
             .collect::<Vec<_>>()
     };
     if names(plan) != names(changed) {
-        return Err(WhatIfError::Strategies {
+        return Err(Error::WhatIfStrategies {
             plan: names(plan).join(", "),
             changed: names(changed).join(", "),
         });
@@ -105,12 +111,18 @@ pub fn whatif(
             ));
         }
     }
-    let mut acc = Accumulator::new(sources, Some(trials));
-    let fed: Result<(), std::convert::Infallible> =
-        engine::run_blocks(&[plan, changed], seed, 0..trials, progress, |blocks| {
+    let mut acc = Accumulator::with_budget(sources, Some(trials), spec.exact_budget);
+    progress.begin(trials);
+    let fed: Result<(), std::convert::Infallible> = engine::run_blocks(
+        &[plan, changed],
+        seed,
+        0..trials,
+        &|n| progress.advance(n),
+        |blocks| {
             acc.push(blocks);
             Ok(())
-        });
+        },
+    );
     let Ok(()) = fed;
 
     let (ci, interval) = (plan.ci, plan.interval);
@@ -146,7 +158,10 @@ pub fn whatif(
             });
         }
     }
+    let mut scenario = spec.resolved();
+    scenario.overrides = changed.overrides.clone();
     Ok(WhatIf {
+        scenario,
         trials,
         seed,
         ci,

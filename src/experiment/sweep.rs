@@ -16,9 +16,15 @@
 //! behind it) along the first axis, with the others held at each of their
 //! values.
 
+use std::path::PathBuf;
+
+use crate::analysis::Analysis;
 use crate::metrics::Metric;
-use crate::overrides::{Kind, Override};
-use crate::stats::Analysis;
+use crate::scenario::Scenario;
+use crate::scenario::overrides::{self, Kind, Override};
+
+use super::spec::check_trials;
+use super::{Error, Progress, RunSpec, run_in_pool};
 
 /// Most points a sweep accepts (a typo in a step should not start a
 /// million-point run).
@@ -49,33 +55,38 @@ impl Axis {
     }
 
     /// Parse `PATH=FROM..TO:STEP` or `PATH=v1,v2,...`.
-    pub fn parse(arg: &str, kind: Kind) -> Result<Axis, String> {
+    pub fn parse(arg: &str, kind: Kind) -> Result<Axis, Error> {
         let flag = match kind {
             Kind::Set => "--vary",
             Kind::Scale => "--vary-scale",
         };
+        let what = format!("{flag} {arg:?}");
         let Some((path, spec)) = arg.split_once('=') else {
-            return Err(format!(
-                "{flag} {arg:?}: expected PATH=FROM..TO:STEP or PATH=v1,v2,v3, e.g. {flag} sales.reps=4..10:2"
+            return Err(Error::invalid(
+                what,
+                format!(
+                    "expected PATH=FROM..TO:STEP or PATH=v1,v2,v3, e.g. {flag} sales.reps=4..10:2"
+                ),
             ));
         };
         let (path, spec) = (path.trim(), spec.trim());
         if path.is_empty() || spec.is_empty() {
-            return Err(format!(
-                "{flag} {arg:?}: expected PATH=FROM..TO:STEP or PATH=v1,v2,v3"
+            return Err(Error::invalid(
+                what,
+                "expected PATH=FROM..TO:STEP or PATH=v1,v2,v3",
             ));
         }
-        let values = match range(spec) {
-            Some(r) => r.map_err(|e| format!("{flag} {arg:?}: {e}"))?,
+        let values = match range(spec, &what) {
+            Some(r) => r?,
             None => split_list(spec),
         };
         if values.iter().any(|v| v.is_empty()) {
-            return Err(format!("{flag} {arg:?}: an empty value in the list"));
+            return Err(Error::invalid(what, "an empty value in the list"));
         }
         if kind == Kind::Scale {
             for v in &values {
                 Override::parse_scale(&format!("{path}={v}"))
-                    .map_err(|e| format!("{flag}: {e}"))?;
+                    .map_err(|e| Error::invalid(flag, e.to_string()))?;
             }
         }
         Ok(Axis {
@@ -86,26 +97,28 @@ impl Axis {
     }
 }
 
-/// `FROM..TO:STEP`, if `spec` has that shape.
-fn range(spec: &str) -> Option<Result<Vec<String>, String>> {
+/// `FROM..TO:STEP`, if `spec` has that shape (`Err`: what is wrong with it).
+fn range(spec: &str, what: &str) -> Option<Result<Vec<String>, Error>> {
     let (from, rest) = spec.split_once("..")?;
     let (to, step) = rest.split_once(':')?;
     let parse = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
     let (Some(a), Some(b), Some(d)) = (parse(from), parse(to), parse(step)) else {
-        return Some(Err(
-            "FROM, TO and STEP must be numbers, e.g. 4..10:2".to_string()
-        ));
+        return Some(Err(Error::invalid(
+            what,
+            "FROM, TO and STEP must be numbers, e.g. 4..10:2",
+        )));
     };
     if !(d > 0.0) {
-        return Some(Err("STEP must be > 0".to_string()));
+        return Some(Err(Error::invalid(what, "STEP must be > 0")));
     }
     if b < a {
-        return Some(Err("TO must be ≥ FROM".to_string()));
+        return Some(Err(Error::invalid(what, "TO must be ≥ FROM")));
     }
     let count = ((b - a) / d + 1e-9).floor() + 1.0;
     if count > MAX_POINTS as f64 {
-        return Some(Err(format!(
-            "{count} values; at most {MAX_POINTS} points per sweep"
+        return Some(Err(Error::invalid(
+            what,
+            format!("{count} values; at most {MAX_POINTS} points per sweep"),
         )));
     }
     let decimals = decimals(from.trim()).max(decimals(step.trim()));
@@ -152,12 +165,17 @@ fn split_list(spec: &str) -> Vec<String> {
 
 /// The grid: for each point, the index of its value on every axis (first
 /// axis slowest).
-pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<usize>>, String> {
+pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<usize>>, Error> {
     let total = axes
         .iter()
         .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
         .filter(|n| *n <= MAX_POINTS)
-        .ok_or_else(|| format!("the grid has more than {MAX_POINTS} points"))?;
+        .ok_or_else(|| {
+            Error::invalid(
+                "sweep",
+                format!("the grid has more than {MAX_POINTS} points"),
+            )
+        })?;
     Ok((0..total)
         .map(|mut p| {
             let mut idx = vec![0; axes.len()];
@@ -193,13 +211,16 @@ pub enum Objective {
 
 impl Objective {
     /// Parse `bookings`, `revenue`, `roi` (any metric) or `p_target:METRIC`.
-    pub fn parse(s: &str) -> Result<Objective, String> {
+    pub fn parse(s: &str) -> Result<Objective, Error> {
         let s = s.trim();
         let metric = |name: &str| {
             Metric::from_name(name).ok_or_else(|| {
-                format!(
-                    "--objective {s:?}: unknown metric '{name}'; expected one of {} or p_target:METRIC",
-                    Metric::names().join(", ")
+                Error::invalid(
+                    format!("--objective {s:?}"),
+                    format!(
+                        "unknown metric '{name}'; expected one of {} or p_target:METRIC",
+                        Metric::names().join(", ")
+                    ),
                 )
             })
         };
@@ -378,10 +399,136 @@ mod tests {
     #[test]
     fn objectives_parse() {
         assert_eq!(
-            Objective::parse("p_target:bookings"),
-            Ok(Objective::PTarget(Metric::Bookings))
+            Objective::parse("p_target:bookings").ok(),
+            Some(Objective::PTarget(Metric::Bookings))
         );
-        assert_eq!(Objective::parse("roi"), Ok(Objective::Mean(Metric::Roi)));
+        assert_eq!(
+            Objective::parse("roi").ok(),
+            Some(Objective::Mean(Metric::Roi))
+        );
         assert!(Objective::parse("nope").is_err());
+    }
+}
+
+// ------------------------------------------------------------ the sweep
+
+/// A sweep: a scenario file, the changes applied everywhere, the axes and
+/// the objective; trials and seed from the command line or each point's own.
+#[derive(Debug, Clone)]
+pub struct SweepSpec {
+    pub file: PathBuf,
+    /// `--set`/`--scale` applied at every point, before the point's own.
+    pub changes: Vec<Override>,
+    pub axes: Vec<Axis>,
+    pub objective: Objective,
+    /// Trials of every point (default: each point's own `trials`).
+    pub trials: Option<u64>,
+    /// Seed of every point (default: each point's own `seed`).
+    pub seed: Option<u64>,
+    /// Worker threads, 0 = one per core.
+    pub threads: usize,
+}
+
+impl SweepSpec {
+    /// A sweep of `file` with no axes yet, maximising `objective`.
+    pub fn new(file: impl Into<PathBuf>, objective: Objective) -> SweepSpec {
+        SweepSpec {
+            file: file.into(),
+            changes: Vec::new(),
+            axes: Vec::new(),
+            objective,
+            trials: None,
+            seed: None,
+            threads: 0,
+        }
+    }
+}
+
+/// What a sweep produced: one analysis per point of the grid.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The scenario with the common changes (trials and seed resolved).
+    pub base: Scenario,
+    pub axes: Vec<Axis>,
+    pub objective: Objective,
+    /// Per point, the index of its value on every axis (first axis slowest).
+    pub points: Vec<Vec<usize>>,
+    /// Per point, its scenario as run.
+    pub scenarios: Vec<Scenario>,
+    /// Per point, its analysis.
+    pub runs: Vec<Analysis>,
+}
+
+/// Run every point of the grid. Every point is validated before any is
+/// simulated; points share one seed (unless `seed` is varied), so their
+/// differences are the parameters' effect.
+pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> {
+    if spec.axes.is_empty() {
+        return Err(Error::invalid(
+            "sweep needs at least one axis",
+            "give --vary PATH=FROM..TO:STEP (or PATH=v1,v2) or --vary-scale",
+        ));
+    }
+    let points = grid(&spec.axes)?;
+    let base = RunSpec::new(overrides::load(&spec.file, &spec.changes)?)
+        .trials(spec.trials)
+        .seed(spec.seed)
+        .threads(spec.threads);
+    base.check()?;
+    let base = base.resolved();
+    if let Objective::PTarget(m) = spec.objective
+        && base.target(m).is_none()
+    {
+        return Err(Error::invalid(
+            format!("--objective p_target:{}", m.name()),
+            format!(
+                "the scenario sets no target for {0}; add [targets] {0} = ... or --set targets.{0}=...",
+                m.name()
+            ),
+        ));
+    }
+    let text =
+        std::fs::read_to_string(&spec.file).map_err(|source| crate::error::ScenarioError::Io {
+            file: spec.file.clone(),
+            source,
+        })?;
+    let mut specs = Vec::with_capacity(points.len());
+    for idx in &points {
+        let mut all = spec.changes.clone();
+        all.extend(point_overrides(&spec.axes, idx));
+        let scn = overrides::from_toml_str(&text, &spec.file, &all)?;
+        // --trials/--seed win; otherwise a point keeps its own (the same
+        // for every point unless `trials` or `seed` is varied).
+        let s = RunSpec::new(scn).trials(spec.trials).seed(spec.seed);
+        check_trials(s.trials)?;
+        specs.push(s);
+    }
+    let pool = crate::engine::thread_pool(spec.threads)?;
+    progress.begin(specs.iter().map(|s| s.trials).sum());
+    let mut runs = Vec::with_capacity(points.len());
+    let mut scenarios = Vec::with_capacity(points.len());
+    for (p, s) in specs.iter().enumerate() {
+        progress.stage(&format!("point {}/{}", p + 1, points.len()));
+        let r = pool.install(|| run_in_pool(s, &Quiet(progress), None))?;
+        runs.push(r.analysis);
+        scenarios.push(r.scenario);
+    }
+    Ok(Sweep {
+        base,
+        axes: spec.axes.clone(),
+        objective: spec.objective,
+        points,
+        scenarios,
+        runs,
+    })
+}
+
+/// Passes trials on, but not the start of each point's run (the sweep
+/// announced the whole grid).
+struct Quiet<'a>(&'a dyn Progress);
+
+impl Progress for Quiet<'_> {
+    fn advance(&self, trials: u64) {
+        self.0.advance(trials);
     }
 }

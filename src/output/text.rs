@@ -8,12 +8,14 @@
 
 use std::fmt::Write as _;
 
+use crate::analysis::{Analysis, StrategyStats};
 use crate::dist::Dist;
+use crate::experiment::{
+    Axis, Batch, Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers,
+};
 use crate::metrics::Metric;
 use crate::scenario::{Param, Scenario, Volume};
-use crate::stats::{Analysis, Proportion, StrategyStats};
-use crate::sweep::{Axis, Objective, best_point, crossovers};
-use crate::whatif::WhatIf;
+use crate::stats::Proportion;
 
 /// Metrics shown in the terminal report, in order.
 pub const KEY_METRICS: [Metric; 9] = [
@@ -119,7 +121,7 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
         let _ = writeln!(
             o,
             "quantiles and intervals from a quantile sketch (relative error <= {}%); means and CIs exact",
-            100.0 * crate::sketch::RELATIVE_ACCURACY
+            100.0 * crate::accum::sketch::RELATIVE_ACCURACY
         );
     }
     let _ = writeln!(
@@ -626,5 +628,49 @@ pub fn describe(scn: &Scenario) -> String {
         let _ = writeln!(o, "    {owner}: {}", items.join(", "));
     }
     let _ = writeln!(o, "  drawn per deal: deal_size, cycle_days, outcome");
+    o
+}
+
+/// The line `run --precision` adds to the report.
+pub fn precision_line(r: &PrecisionReached) -> String {
+    format!(
+        "Precision: the {} mean is within ±{:.3}% (CI half-width, worst strategy) after {} trials; target ±{}%{}.\n",
+        r.metric.name(),
+        100.0 * r.worst,
+        r.trials,
+        100.0 * r.target,
+        if r.met {
+            " met"
+        } else {
+            " NOT met (--max-trials reached)"
+        }
+    )
+}
+
+/// The report of a sweep (see [`render_sweep`]).
+pub fn render_sweep_result(s: &Sweep) -> String {
+    render_sweep(&s.base, &s.axes, &s.points, &s.runs, s.objective)
+}
+
+/// The table `batch` prints: per scenario and strategy the mean bookings,
+/// revenue and ROI.
+pub fn render_batch(b: &Batch) -> String {
+    let mut o = String::new();
+    for r in &b.runs {
+        let (name, scn, a) = (&r.name, &r.scenario, &r.analysis);
+        for st in &a.strategies {
+            let mean = |m: Metric| st.get(m).map_or(f64::NAN, |s| s.summary.mean);
+            let _ = writeln!(
+                o,
+                "{name:<32} {:<16} bookings {:>14}  revenue {:>14}  roi {:>8}  ({} trials, seed {})",
+                st.name,
+                fmt_value(Metric::Bookings, mean(Metric::Bookings)),
+                fmt_value(Metric::Revenue, mean(Metric::Revenue)),
+                fmt_value(Metric::Roi, mean(Metric::Roi)),
+                a.trials,
+                scn.seed
+            );
+        }
+    }
     o
 }

@@ -59,7 +59,7 @@ impl fmt::Display for Override {
 
 impl Override {
     /// Parse `PATH=VALUE` of a `--set`.
-    pub fn parse_set(arg: &str) -> Result<Override, String> {
+    pub fn parse_set(arg: &str) -> Result<Override, ScenarioError> {
         let (path, value) = split_arg(arg, "--set", "sales.reps=8")?;
         Ok(Override {
             kind: Kind::Set,
@@ -69,7 +69,7 @@ impl Override {
     }
 
     /// Parse `PATH=FACTOR` of a `--scale`.
-    pub fn parse_scale(arg: &str) -> Result<Override, String> {
+    pub fn parse_scale(arg: &str) -> Result<Override, ScenarioError> {
         let (path, value) = split_arg(
             arg,
             "--scale",
@@ -81,9 +81,13 @@ impl Override {
                 path,
                 value,
             }),
-            _ => Err(format!(
-                "--scale {arg}: the factor {value:?} is not a number > 0; e.g. 1.3 for +30%, 0.8 for -20%"
-            )),
+            _ => Err(ScenarioError::Change {
+                flag: "--scale",
+                arg: arg.to_string(),
+                message: format!(
+                    "the factor {value:?} is not a number > 0; e.g. 1.3 for +30%, 0.8 for -20%"
+                ),
+            }),
         }
     }
 
@@ -96,14 +100,20 @@ impl Override {
     }
 }
 
-fn split_arg(arg: &str, flag: &str, example: &str) -> Result<(String, String), String> {
+fn split_arg(
+    arg: &str,
+    flag: &'static str,
+    example: &str,
+) -> Result<(String, String), ScenarioError> {
     match arg.split_once('=') {
         Some((p, v)) if !p.trim().is_empty() && !v.trim().is_empty() => {
             Ok((p.trim().to_string(), v.trim().to_string()))
         }
-        _ => Err(format!(
-            "{flag} {arg:?}: expected PATH=VALUE, e.g. {flag} {example}"
-        )),
+        _ => Err(ScenarioError::Change {
+            flag,
+            arg: format!("{arg:?}"),
+            message: format!("expected PATH=VALUE, e.g. {flag} {example}"),
+        }),
     }
 }
 
@@ -127,7 +137,7 @@ pub fn from_toml_str(
         Scenario::from_toml_str(text, file)?
     } else {
         // Syntax and type errors of the file itself keep their line numbers.
-        crate::scenario::parse_raw(text, file)?;
+        crate::scenario::raw::parse_raw(text, file)?;
         let mut doc: Table = toml::from_str(text).map_err(|e| ScenarioError::Syntax {
             file: file.to_path_buf(),
             line: 1,
@@ -135,9 +145,9 @@ pub fn from_toml_str(
             message: e.message().trim().to_string(),
         })?;
         for o in &sets {
-            apply_set(&mut doc, o).map_err(|msg| field_error(file, o, msg))?;
+            apply_set(&mut doc, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
         }
-        let raw = crate::scenario::raw_from_table(doc, file)?;
+        let raw = crate::scenario::raw::raw_from_table(doc, file)?;
         Scenario::from_raw(raw)
             .map_err(|e| {
                 // Say where a bad value came from when it came from the command line.
@@ -154,11 +164,15 @@ pub fn from_toml_str(
             })?
     };
     for o in overrides.iter().filter(|o| o.kind == Kind::Scale) {
-        apply_scale(&mut scn, o).map_err(|msg| field_error(file, o, msg))?;
+        apply_scale(&mut scn, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
     }
     scn.overrides = overrides.iter().map(|o| o.to_string()).collect();
     Ok(scn)
 }
+
+/// Why a change cannot be applied: the message, to which the caller adds
+/// the file, the path and the value ([`field_error`]).
+struct Rejected(String);
 
 fn field_error(file: &Path, o: &Override, message: String) -> ScenarioError {
     ScenarioError::Field {
@@ -285,13 +299,13 @@ fn set_value(text: &str) -> Value {
     }
 }
 
-fn apply_set(doc: &mut Table, o: &Override) -> Result<(), String> {
+fn apply_set(doc: &mut Table, o: &Override) -> Result<(), Rejected> {
     let valid = settable_paths(doc);
     if !valid.iter().any(|p| p == &o.path) {
-        return Err(no_such_path(&o.path, &valid));
+        return Err(Rejected(no_such_path(&o.path, &valid)));
     }
     let Some(steps) = steps(&o.path) else {
-        return Err(no_such_path(&o.path, &valid));
+        return Err(Rejected(no_such_path(&o.path, &valid)));
     };
     let value = set_value(&o.value);
     let mut table = doc;
@@ -306,25 +320,27 @@ fn apply_set(doc: &mut Table, o: &Override) -> Result<(), String> {
                 let entry = table
                     .entry(step.key.to_string())
                     .or_insert_with(|| Value::Table(Table::new()));
-                table = entry
-                    .as_table_mut()
-                    .ok_or_else(|| format!("'{}' is not a table in the file", step.key))?;
+                table = entry.as_table_mut().ok_or_else(|| {
+                    Rejected(format!("'{}' is not a table in the file", step.key))
+                })?;
             }
             Some(idx) => {
                 let arr = table
                     .get_mut(step.key)
                     .and_then(Value::as_array_mut)
-                    .ok_or_else(|| format!("'{}' is not an array in the file", step.key))?;
+                    .ok_or_else(|| {
+                        Rejected(format!("'{}' is not an array in the file", step.key))
+                    })?;
                 let elem = arr
                     .get_mut(idx)
-                    .ok_or_else(|| format!("'{}' has no element {idx}", step.key))?;
+                    .ok_or_else(|| Rejected(format!("'{}' has no element {idx}", step.key)))?;
                 if i == last {
                     *elem = value;
                     return Ok(());
                 }
                 table = elem
                     .as_table_mut()
-                    .ok_or_else(|| format!("'{}[{idx}]' is not a table", step.key))?;
+                    .ok_or_else(|| Rejected(format!("'{}[{idx}]' is not a table", step.key)))?;
             }
         }
     }
@@ -379,7 +395,7 @@ pub fn scalable_paths(scn: &mut Scenario) -> Vec<String> {
     out
 }
 
-fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), String> {
+fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), Rejected> {
     let factor = o.factor();
     let mut found = false;
     for p in params_mut(scn) {
@@ -387,7 +403,7 @@ fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), String> {
             continue;
         }
         found = true;
-        p.dist = dist::scaled_in_domain(&p.dist, factor, p.domain).map_err(|e| e.0)?;
+        p.dist = dist::scaled_in_domain(&p.dist, factor, p.domain).map_err(|e| Rejected(e.0))?;
         p.written = format!("{factor} x ({})", p.written);
     }
     if found {
@@ -402,7 +418,7 @@ fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), String> {
             "; a channel without its own deal_size/cycle_days uses its strategy's: scale that path",
         );
     }
-    Err(msg)
+    Err(Rejected(msg))
 }
 
 // ------------------------------------------------------------ suggestions
@@ -513,8 +529,8 @@ mod tests {
         assert!(Override::parse_scale("a.b=0").is_err());
         assert!(Override::parse_scale("a.b=x").is_err());
         assert_eq!(
-            Override::parse_scale("a.b=1.3").map(|o| o.factor()),
-            Ok(1.3)
+            Override::parse_scale("a.b=1.3").map(|o| o.factor()).ok(),
+            Some(1.3)
         );
     }
 }

@@ -1,0 +1,30 @@
+//! The commands of the binary, one file each, and what they share:
+//! arguments ([`args`]), the progress bar ([`progress`]) and writing to
+//! stdout.
+
+pub mod args;
+pub mod batch;
+pub mod progress;
+pub mod run;
+pub mod sweep;
+pub mod validate;
+pub mod whatif;
+
+use std::io::Write;
+
+use anyhow::Context;
+
+/// Write `bytes` to stdout and flush.
+pub fn print_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .context("writing to stdout")
+}
+
+/// A JSON document as pretty bytes with a final newline.
+pub fn json_bytes(v: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+    let mut b = serde_json::to_vec_pretty(v).context("formatting JSON")?;
+    b.push(b'\n');
+    Ok(b)
+}

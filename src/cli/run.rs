@@ -1,0 +1,84 @@
+//! `pipesim run`: one scenario, reported on stdout and optionally written
+//! to a directory (with `trials.csv` streamed as trials finish).
+
+use anyhow::Context;
+
+use pipesim::Error;
+use pipesim::engine::TrialSink;
+use pipesim::experiment::{self, Precision, RunSpec};
+use pipesim::metrics::Metric;
+use pipesim::output::{self, TrialsWriter, csv, json, text};
+
+use super::args::{Format, RunArgs};
+use super::progress::Bar;
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let changes = args.sim.changes.parse()?;
+    let scn = experiment::load(&args.scenario, &changes)?;
+    let precision = match &args.precision {
+        None => None,
+        Some(p) => Some(Precision {
+            target: experiment::parse_relative(p)?,
+            metric: Metric::from_name(&args.precision_metric).ok_or_else(|| {
+                Error::invalid(
+                    format!("--precision-metric {:?}", args.precision_metric),
+                    format!("expected one of {}", Metric::names().join(", ")),
+                )
+            })?,
+            max_trials: args.max_trials,
+        }),
+    };
+    let spec = RunSpec::new(scn)
+        .trials(args.sim.trials)
+        .seed(args.sim.seed)
+        .threads(usize::from(args.sim.threads))
+        .precision(precision);
+    spec.check()?;
+    let mut writer = match (&args.out, args.per_trial) {
+        (Some(dir), true) => Some(
+            TrialsWriter::new(dir, &spec.resolved())
+                .with_context(|| format!("writing results to {}", dir.display()))?,
+        ),
+        _ => None,
+    };
+    let result = {
+        let bar = Bar::new(args.sim.quiet, "simulating");
+        let sink = writer.as_mut().map(|w| w as &mut dyn TrialSink);
+        experiment::run(&spec, &bar, sink)?
+    };
+    let (scn, analysis) = (&result.scenario, &result.analysis);
+    match args.format {
+        Format::Table => {
+            let mut out = text::render(scn, analysis);
+            if let Some(r) = &result.precision {
+                out.push_str(&text::precision_line(r));
+            }
+            super::print_stdout(out.as_bytes())?;
+        }
+        Format::Csv => super::print_stdout(&csv::summary_csv(analysis)?)?,
+        Format::Json => super::print_stdout(&super::json_bytes(&json::analysis_json(
+            scn,
+            analysis,
+            result.precision.as_ref(),
+        ))?)?,
+    }
+    for w in &analysis.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(r) = &result.precision
+        && !r.met
+    {
+        eprintln!(
+            "warning: stopped at --max-trials {} before reaching ±{}% on {}",
+            r.trials,
+            100.0 * r.target,
+            r.metric.name()
+        );
+    }
+    if let Some(dir) = &args.out {
+        let names = output::write_run(dir, &result, writer)
+            .with_context(|| format!("writing results to {}", dir.display()))?;
+        eprintln!("wrote {} to {}", names.join(", "), dir.display());
+    }
+    Ok(())
+}

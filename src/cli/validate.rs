@@ -1,0 +1,18 @@
+//! `pipesim validate`: load a scenario (with changes), describe it, and
+//! simulate nothing.
+
+use std::path::Path;
+
+use pipesim::experiment;
+use pipesim::output::text;
+
+use super::args::Changes;
+
+pub fn validate(file: &Path, changes: &Changes) -> anyhow::Result<()> {
+    let scn = experiment::load(file, &changes.parse()?)?;
+    let mut out = text::describe(&scn);
+    for o in &scn.overrides {
+        out.push_str(&format!("  changed: {o}\n"));
+    }
+    super::print_stdout(out.as_bytes())
+}

@@ -1,0 +1,45 @@
+//! `pipesim whatif`: the plan against the plan with `--set`/`--scale`
+//! changes, trial by trial on the same random numbers.
+
+use anyhow::Context;
+
+use pipesim::Error;
+use pipesim::experiment::{self, RunSpec};
+use pipesim::output::{self, json, text};
+
+use super::args::{Format, WhatifArgs};
+use super::progress::Bar;
+
+pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
+    let changes = args.sim.changes.parse()?;
+    if changes.is_empty() {
+        return Err(Error::invalid(
+            "whatif needs a change",
+            "give at least one --set PATH=VALUE or --scale PATH=FACTOR",
+        )
+        .into());
+    }
+    let plan = RunSpec::new(experiment::load(&args.scenario, &[])?)
+        .trials(args.sim.trials)
+        .seed(args.sim.seed)
+        .threads(usize::from(args.sim.threads));
+    plan.check()?;
+    let changed = experiment::load(&args.scenario, &changes)?;
+    let w = {
+        let bar = Bar::new(args.sim.quiet, "plan and change");
+        experiment::whatif(&plan, &changed, &bar)?
+    };
+    match args.format {
+        Format::Table => super::print_stdout(text::render_whatif(&w.scenario, &w).as_bytes())?,
+        Format::Csv => super::print_stdout(&output::whatif_csv(&w)?)?,
+        Format::Json => {
+            super::print_stdout(&super::json_bytes(&json::whatif_json(&w.scenario, &w))?)?
+        }
+    }
+    if let Some(file) = &args.out {
+        output::write_file_atomic(file, &output::whatif_csv(&w)?)
+            .with_context(|| format!("writing {}", file.display()))?;
+        eprintln!("wrote {}", file.display());
+    }
+    Ok(())
+}

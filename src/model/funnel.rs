@@ -1,0 +1,55 @@
+//! The funnel stage of a month: per channel its leads and, of them, the
+//! entries into the handoff stage.
+//!
+//! Given the month's rate Λ = base λ × seasonality (× a gamma draw when the
+//! channel is over-dispersed), the leads that reach the handoff stage and
+//! the others are independent Poisson(Λ·p) and Poisson(Λ·(1−p)) counts, p
+//! the product of the conversions up to the handoff stage.
+
+use rand::Rng;
+
+use crate::params::StrategyParams;
+use crate::trace::{self, Draw, Tracer};
+
+/// One month's funnel totals over the channels.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Month {
+    pub leads: u64,
+    pub handoff: u64,
+}
+
+/// Draw the month's leads per channel (in channel order); `handoff`
+/// receives each channel's handoff members, `lead_cost` the cost of the
+/// lead-based channels' leads.
+#[inline(always)]
+pub(super) fn month<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+    params: &StrategyParams,
+    season: f64,
+    handoff: &mut Vec<u64>,
+    lead_cost: &mut f64,
+    rng: &mut R,
+    trace: &mut T,
+) -> Month {
+    let mut total = Month {
+        leads: 0,
+        handoff: 0,
+    };
+    handoff.clear();
+    for (c, d) in params.channels.iter().enumerate() {
+        let lambda = d.base_lambda * season;
+        trace.record(|| Draw::Leads {
+            slot: trace::slot(c, 0),
+            lambda,
+            p: d.to_handoff,
+        });
+        // leads and, of them, entries into the handoff stage
+        let (l, x) = d.leads.sample_split(lambda, d.to_handoff, rng);
+        total.leads = total.leads.saturating_add(l);
+        if d.leads_based {
+            *lead_cost += l as f64 * d.cost_per_lead;
+        }
+        handoff.push(x);
+        total.handoff = total.handoff.saturating_add(x);
+    }
+    total
+}

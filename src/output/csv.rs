@@ -1,0 +1,327 @@
+//! The CSV formats: `summary.csv`, `comparison.csv`, `monthly.csv`,
+//! `run.csv`, `trials.csv` and the what-if CSV, as bytes.
+//!
+//! Numbers are written in plain decimal notation (never exponents) with the
+//! shortest representation that round-trips to the same f64, so spreadsheets
+//! read them and nothing is lost. Undefined values (no target set) are empty
+//! cells. Writing the bytes to disk is [`super::files`]'s job.
+
+use crate::accum::sketch::RELATIVE_ACCURACY;
+use crate::analysis::Analysis;
+use crate::engine::SimResults;
+use crate::experiment::{Batch, WhatIf};
+use crate::metrics::{Metric, MonthlyMetric};
+use crate::scenario::Scenario;
+
+use super::OutputError;
+
+/// Header of `summary.csv`.
+pub const SUMMARY_HEADER: [&str; 17] = [
+    "strategy",
+    "metric",
+    "trials",
+    "mean",
+    "sd",
+    "se",
+    "mean_ci_low",
+    "mean_ci_high",
+    "p5",
+    "p10",
+    "p25",
+    "p50",
+    "p75",
+    "p90",
+    "p95",
+    "target",
+    "p_target",
+];
+
+/// Header of `comparison.csv`.
+pub const COMPARISON_HEADER: [&str; 12] = [
+    "strategy",
+    "baseline",
+    "metric",
+    "diff_mean",
+    "diff_ci_low",
+    "diff_ci_high",
+    "diff_p5",
+    "diff_p50",
+    "diff_p95",
+    "p_beats",
+    "p_beats_ci_low",
+    "p_beats_ci_high",
+];
+
+/// Header of `monthly.csv`.
+pub const MONTHLY_HEADER: [&str; 8] = [
+    "strategy", "month", "label", "metric", "mean", "p5", "p50", "p95",
+];
+
+/// A number as a CSV cell: plain decimal, round-trip precision, empty for
+/// NaN, `-0` written as `0`.
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else if x == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Rows as CSV bytes, under a header.
+pub fn csv_table(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, OutputError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(&row)?;
+    }
+    w.into_inner()
+        .map_err(|e| OutputError::Csv(e.into_error().into()))
+}
+
+/// The rows of `summary.csv`: one per strategy and metric.
+pub fn summary_rows(analysis: &Analysis) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for st in &analysis.strategies {
+        for ms in &st.metrics {
+            let s = &ms.summary;
+            let mut row = vec![
+                st.name.clone(),
+                ms.metric.name().to_string(),
+                s.n.to_string(),
+                num(s.mean),
+                num(s.sd),
+                num(s.se),
+                num(s.ci_low),
+                num(s.ci_high),
+            ];
+            row.extend(s.quantiles.iter().map(|q| num(*q)));
+            match ms.target {
+                Some((t, p)) => {
+                    row.push(num(t));
+                    row.push(num(p.p));
+                }
+                None => {
+                    row.push(String::new());
+                    row.push(String::new());
+                }
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// `summary.csv`: one row per strategy and metric.
+pub fn summary_csv(analysis: &Analysis) -> Result<Vec<u8>, OutputError> {
+    csv_table(&SUMMARY_HEADER, summary_rows(analysis))
+}
+
+/// The rows of `comparison.csv`: one per non-baseline strategy and metric.
+pub fn comparison_rows(analysis: &Analysis) -> Vec<Vec<String>> {
+    analysis
+        .comparisons
+        .iter()
+        .map(|c| {
+            let d = &c.diff;
+            vec![
+                analysis.strategies[c.strategy].name.clone(),
+                analysis.strategies[c.baseline].name.clone(),
+                c.metric.name().to_string(),
+                num(d.mean),
+                num(d.ci_low),
+                num(d.ci_high),
+                num(d.quantiles[0]),
+                num(d.quantiles[3]),
+                num(d.quantiles[6]),
+                num(c.p_beats.p),
+                num(c.p_beats.low),
+                num(c.p_beats.high),
+            ]
+        })
+        .collect()
+}
+
+/// `comparison.csv`: one row per non-baseline strategy and metric.
+pub fn comparison_csv(analysis: &Analysis) -> Result<Vec<u8>, OutputError> {
+    csv_table(&COMPARISON_HEADER, comparison_rows(analysis))
+}
+
+/// The first row of every `run.csv`.
+fn version_row() -> Vec<String> {
+    vec![
+        "pipesim_version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    ]
+}
+
+/// `run.csv` of a run: what produced the files (`key,value` rows):
+/// scenario file and name, seed, trials, quantile method, every override
+/// applied, then `extra` (the precision reached).
+pub fn run_csv(
+    scn: &Scenario,
+    analysis: &Analysis,
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, OutputError> {
+    let mut rows = vec![
+        version_row(),
+        vec!["scenario_file".to_string(), scn.file.display().to_string()],
+        vec!["scenario_name".to_string(), scn.name.clone()],
+        vec!["seed".to_string(), scn.seed.to_string()],
+        vec!["trials".to_string(), analysis.trials.to_string()],
+        vec![
+            "quantiles".to_string(),
+            if analysis.quantiles_exact {
+                "exact".to_string()
+            } else {
+                format!("sketch (relative error <= {RELATIVE_ACCURACY})")
+            },
+        ],
+    ];
+    for o in &scn.overrides {
+        rows.push(vec!["override".to_string(), o.clone()]);
+    }
+    for (k, v) in extra {
+        rows.push(vec![k.to_string(), v.clone()]);
+    }
+    csv_table(&["key", "value"], rows)
+}
+
+/// `run.csv` of a batch: the settings (trials, seed, overrides), then one
+/// `ok` row per scenario that ran and one `failed` row per input that
+/// failed, with the reason.
+pub fn batch_run_csv(b: &Batch) -> Result<Vec<u8>, OutputError> {
+    let own = |x: Option<u64>| x.map_or("each scenario's own".to_string(), |t| t.to_string());
+    let mut rows = vec![
+        version_row(),
+        vec!["trials".to_string(), own(b.spec.trials)],
+        vec!["seed".to_string(), own(b.spec.seed)],
+    ];
+    for o in &b.spec.changes {
+        rows.push(vec!["override".to_string(), o.to_string()]);
+    }
+    for r in &b.runs {
+        rows.push(vec!["ok".to_string(), r.name.clone()]);
+    }
+    for f in &b.failures {
+        rows.push(vec![
+            "failed".to_string(),
+            format!("{}: {}", f.file.display(), f.message),
+        ]);
+    }
+    csv_table(&["key", "value"], rows)
+}
+
+/// `monthly.csv`: one row per strategy, month and series.
+pub fn monthly_csv(scn: &Scenario, analysis: &Analysis) -> Result<Vec<u8>, OutputError> {
+    let mut rows = Vec::new();
+    for st in &analysis.strategies {
+        for month in 0..scn.horizon {
+            let label = scn.month_label(month);
+            for mm in MonthlyMetric::ALL {
+                let p = st.monthly[mm.index()][month];
+                rows.push(vec![
+                    st.name.clone(),
+                    month.to_string(),
+                    label.clone(),
+                    mm.name().to_string(),
+                    num(p.mean),
+                    num(p.p5),
+                    num(p.p50),
+                    num(p.p95),
+                ]);
+            }
+        }
+    }
+    csv_table(&MONTHLY_HEADER, rows)
+}
+
+/// Header of `trials.csv`: `trial`, `strategy`, then one column per metric.
+pub fn trials_header() -> Vec<&'static str> {
+    let mut header = vec!["trial", "strategy"];
+    header.extend(Metric::ALL.iter().map(|m| m.name()));
+    header
+}
+
+/// `trials.csv` of kept trials: one row per trial and strategy.
+pub fn trials_csv(scn: &Scenario, sim: &SimResults) -> Result<Vec<u8>, OutputError> {
+    let mut rows = Vec::with_capacity(sim.trials as usize * sim.strategies.len());
+    for t in 0..sim.trials as usize {
+        for (st, res) in scn.strategies.iter().zip(&sim.strategies) {
+            let mut row = vec![t.to_string(), st.name.clone()];
+            row.extend(Metric::ALL.iter().map(|m| num(res.metric(*m)[t])));
+            rows.push(row);
+        }
+    }
+    csv_table(&trials_header(), rows)
+}
+
+/// Header of a what-if CSV.
+pub const WHATIF_HEADER: [&str; 17] = [
+    "strategy",
+    "metric",
+    "trials",
+    "plan_mean",
+    "changed_mean",
+    "change_mean",
+    "change_ci_low",
+    "change_ci_high",
+    "change_pct",
+    "change_p5",
+    "change_p50",
+    "change_p95",
+    "p_better",
+    "p_better_ci_low",
+    "p_better_ci_high",
+    "p_worse",
+    "changes",
+];
+
+/// What-if rows: one per strategy and metric; `changes` lists the
+/// overrides (`--scale PATH=1.3; --set ...`).
+pub fn whatif_rows(w: &WhatIf, changes: &[String]) -> Vec<Vec<String>> {
+    let changes = changes.join("; ");
+    w.rows
+        .iter()
+        .map(|r| {
+            let c = &r.change;
+            vec![
+                w.strategies[r.strategy].clone(),
+                r.metric.name().to_string(),
+                w.trials.to_string(),
+                num(r.plan_mean),
+                num(r.changed_mean),
+                num(c.mean),
+                num(c.ci_low),
+                num(c.ci_high),
+                num(r.change_pct()),
+                num(c.quantiles[0]),
+                num(c.quantiles[3]),
+                num(c.quantiles[6]),
+                num(r.p_better.p),
+                num(r.p_better.low),
+                num(r.p_better.high),
+                num(r.p_worse.p),
+                changes.clone(),
+            ]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_plain_decimals() {
+        assert_eq!(num(1e21), "1000000000000000000000");
+        assert_eq!(num(1.5e-7), "0.00000015");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(f64::NAN), "");
+        assert_eq!(num(0.1 + 0.2).parse::<f64>().unwrap(), 0.1 + 0.2);
+    }
+}

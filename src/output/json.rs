@@ -1,0 +1,129 @@
+//! The JSON documents of `run --format json` and `whatif --format json`.
+//!
+//! Undefined numbers (no target, an undefined ROI) are `null`, never a
+//! non-finite number.
+
+use crate::analysis::Analysis;
+use crate::experiment::{PrecisionReached, WhatIf};
+use crate::scenario::Scenario;
+use crate::stats::{Proportion, QUANTILES, Summary};
+
+/// A number for JSON: `null` when undefined.
+fn jnum(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::Value::from(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+fn summary_json(s: &Summary) -> serde_json::Value {
+    let mut q = serde_json::Map::new();
+    for (v, (_, name)) in s.quantiles.iter().zip(QUANTILES) {
+        q.insert(name.to_string(), jnum(*v));
+    }
+    serde_json::json!({
+        "trials": s.n,
+        "mean": jnum(s.mean),
+        "sd": jnum(s.sd),
+        "se": jnum(s.se),
+        "mean_ci": [jnum(s.ci_low), jnum(s.ci_high)],
+        "quantiles": q,
+        "interval": [jnum(s.interval_low), jnum(s.interval_high)],
+    })
+}
+
+fn prop_json(p: &Proportion) -> serde_json::Value {
+    serde_json::json!({ "p": jnum(p.p), "ci": [jnum(p.low), jnum(p.high)] })
+}
+
+/// The whole result of a run as JSON (for `run --format json`).
+pub fn analysis_json(
+    scn: &Scenario,
+    a: &Analysis,
+    precision: Option<&PrecisionReached>,
+) -> serde_json::Value {
+    let strategies: Vec<serde_json::Value> = a
+        .strategies
+        .iter()
+        .map(|st| {
+            let mut metrics = serde_json::Map::new();
+            for ms in &st.metrics {
+                let mut v = summary_json(&ms.summary);
+                if let (Some((t, p)), Some(obj)) = (&ms.target, v.as_object_mut()) {
+                    obj.insert("target".into(), jnum(*t));
+                    obj.insert("p_target".into(), prop_json(p));
+                }
+                metrics.insert(ms.metric.name().to_string(), v);
+            }
+            serde_json::json!({
+                "name": st.name,
+                "label": st.label,
+                "cac": jnum(st.cac),
+                "metrics": metrics,
+            })
+        })
+        .collect();
+    let comparisons: Vec<serde_json::Value> = a
+        .comparisons
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "strategy": a.strategies[c.strategy].name,
+                "baseline": a.strategies[c.baseline].name,
+                "metric": c.metric.name(),
+                "diff": summary_json(&c.diff),
+                "p_beats": prop_json(&c.p_beats),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": scn.name,
+        "file": scn.file.display().to_string(),
+        "seed": scn.seed,
+        "trials": a.trials,
+        "ci": a.ci,
+        "interval": a.interval,
+        "overrides": scn.overrides,
+        "quantiles": if a.quantiles_exact { "exact" } else { "sketch" },
+        "precision": precision.map(|p| serde_json::json!({
+            "metric": p.metric.name(),
+            "target": p.target,
+            "reached": jnum(p.worst),
+            "met": p.met,
+        })),
+        "baseline": a.strategies[a.baseline].name,
+        "strategies": strategies,
+        "comparisons": comparisons,
+        "warnings": a.warnings,
+    })
+}
+
+/// A what-if as JSON.
+pub fn whatif_json(scn: &Scenario, w: &WhatIf) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = w
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "strategy": w.strategies[r.strategy],
+                "metric": r.metric.name(),
+                "plan_mean": jnum(r.plan_mean),
+                "changed_mean": jnum(r.changed_mean),
+                "change": summary_json(&r.change),
+                "change_pct": jnum(r.change_pct()),
+                "p_better": prop_json(&r.p_better),
+                "p_worse": prop_json(&r.p_worse),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": scn.name,
+        "file": scn.file.display().to_string(),
+        "seed": w.seed,
+        "trials": w.trials,
+        "ci": w.ci,
+        "changes": scn.overrides,
+        "rows": rows,
+    })
+}

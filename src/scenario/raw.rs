@@ -1,0 +1,221 @@
+//! The scenario file as written: serde structs that mirror the TOML format
+//! (unknown fields rejected), and deserialisation that maps every error to
+//! the field path and line the user wrote.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::error::ScenarioError;
+
+/// A parameter as written: a number or a distribution string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawParam {
+    Number(f64),
+    Text(String),
+}
+
+impl RawParam {
+    pub(super) fn as_written(&self) -> String {
+        match self {
+            RawParam::Number(x) => format!("{x}"),
+            RawParam::Text(s) => format!("{s:?}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawParam {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawParam;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a distribution string such as \"0.4 to 0.6\" or \"beta(mean=0.2, n=100)\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawParam, E> {
+                Ok(RawParam::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawParam, E> {
+                Ok(RawParam::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawParam, E> {
+                Ok(RawParam::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawParam, E> {
+                Ok(RawParam::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub horizon_months: i64,
+    pub start: Option<String>,
+    pub trials: Option<i64>,
+    pub seed: Option<u64>,
+    pub baseline: Option<String>,
+    pub ci: Option<f64>,
+    pub interval: Option<f64>,
+    pub seasonality: Option<Vec<f64>>,
+    pub targets: Option<IndexMap<String, f64>>,
+    pub market: Option<RawMarket>,
+    pub revenue: Option<RawRevenue>,
+    pub sales: Option<RawSales>,
+    pub funnel: RawFunnel,
+    pub strategy: Option<IndexMap<String, RawStrategy>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMarket {
+    pub demand: Option<RawParam>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevenue {
+    pub churn_monthly: Option<RawParam>,
+    pub expansion_monthly: Option<RawParam>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSales {
+    pub reps: Option<RawParam>,
+    pub mql_capacity_per_rep: Option<RawParam>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunnel {
+    pub stages: Vec<String>,
+    pub handoff: String,
+    pub pipeline: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStrategy {
+    pub label: Option<String>,
+    pub deal_size: Option<RawParam>,
+    pub cycle_days: Option<RawParam>,
+    pub fixed_cost_per_month: Option<RawParam>,
+    pub sales: Option<RawSales>,
+    pub channel: Option<Vec<RawChannel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChannel {
+    pub name: Option<String>,
+    pub leads_per_month: Option<RawParam>,
+    pub spend_per_month: Option<RawParam>,
+    pub cost_per_lead: Option<RawParam>,
+    pub volume_dispersion: Option<RawParam>,
+    pub conversion: Option<IndexMap<String, RawParam>>,
+    pub deal_size: Option<RawParam>,
+    pub cycle_days: Option<RawParam>,
+}
+
+/// Deserialize TOML text into the raw format, mapping errors to paths and lines.
+pub fn parse_raw(text: &str, file: &Path) -> Result<RawScenario, ScenarioError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| syntax_error(&e, text, file))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner.span().map(|s| line_col(text, s.start).0);
+        ScenarioError::Field {
+            file: file.to_path_buf(),
+            line,
+            path: if path == "." {
+                "(top level)".to_string()
+            } else {
+                path
+            },
+            value: None,
+            message: plain_serde_message(inner.message()),
+        }
+    })
+}
+
+/// Deserialize an already-parsed TOML document (after `--set` edits) into
+/// the raw format. Paths are tracked; line numbers are not available.
+pub fn raw_from_table(doc: toml::Table, file: &Path) -> Result<RawScenario, ScenarioError> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        ScenarioError::Field {
+            file: file.to_path_buf(),
+            line: None,
+            path: if path == "." {
+                "(top level)".to_string()
+            } else {
+                path
+            },
+            value: None,
+            message: plain_serde_message(e.inner().message()),
+        }
+    })
+}
+
+/// Reword serde's type names for people who write TOML, not Rust.
+fn plain_serde_message(msg: &str) -> String {
+    let mut out = msg.trim().to_string();
+    for (rust, plain) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a non-negative whole number"),
+        ("expected u32", "expected a non-negative whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    // "expected struct RawMarket" -> "expected a table"
+    if let Some(pos) = out.find("expected struct Raw") {
+        let rest = &out[pos + "expected struct ".len()..];
+        let end = rest
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(rest.len());
+        out = format!("{}expected a table{}", &out[..pos], &rest[end..]);
+    }
+    out
+}
+
+fn syntax_error(e: &toml::de::Error, text: &str, file: &Path) -> ScenarioError {
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    ScenarioError::Syntax {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message: e.message().trim().to_string(),
+    }
+}
+
+/// 1-based line and column (in characters, as an editor shows it) of a
+/// byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}
