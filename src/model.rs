@@ -53,7 +53,7 @@
 //! what is drawn, from its exact law.
 //!
 //! This order is an implementation detail, but it fixes the numbers a seed
-//! gives (pinned by `tests/value_stability.rs`): change it only on purpose.
+//! gives (pinned by `tests/it/value_stability.rs`): change it only on purpose.
 
 mod capacity;
 mod deals;

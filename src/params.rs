@@ -21,7 +21,7 @@
 //! draws follow on the same stream (see [`crate::model`]).
 //!
 //! This order is an implementation detail, but it fixes the numbers a seed
-//! gives (pinned by `tests/value_stability.rs`): change it only on purpose.
+//! gives (pinned by `tests/it/value_stability.rs`): change it only on purpose.
 
 use rand::Rng;
 

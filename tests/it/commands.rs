@@ -8,12 +8,10 @@
 //! Monte Carlo claims with tolerances of 4 standard errors computed from the
 //! output's own `se` columns.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{FIXTURE, parse_csv, pipesim, pipesim_ok, read_csv, tmp, write};
+use crate::common::{FIXTURE, parse_csv, pipesim, pipesim_ok, read_csv, tmp, write};
 
 /// `(strategy, metric) -> row` of a summary CSV (header in `header`).
 type Summary = BTreeMap<(String, String), Vec<String>>;

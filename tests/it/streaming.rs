@@ -19,10 +19,7 @@ use pipesim::output::csv as export;
 use pipesim::scenario::Scenario;
 use pipesim::stats::QUANTILES;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/scenario-format.toml"
-);
+use crate::common::FIXTURE;
 
 fn fixture() -> Scenario {
     Scenario::load(Path::new(FIXTURE)).expect("fixture loads")

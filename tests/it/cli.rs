@@ -1,22 +1,23 @@
 //! Integration tests of the `pipesim` command line: exit codes, error
-//! messages for bad scenarios, determinism across thread counts, the exact
-//! format of the CSV files, the report, `validate`, atomic output and the
-//! shipped scenarios.
+//! messages for bad scenarios, the exact format of the CSV files, the
+//! report, `validate`, atomic output and the shipped scenarios. (The
+//! command line's determinism across thread counts is tested in
+//! `determinism`.)
 //!
 //! Every test runs the real binary through [`pipesim`] and works in its own
-//! temporary directory. Bad scenarios are built from the reference fixture
+//! temporary directory (the CSV format tests share one run, see
+//! [`format_run`]). Bad scenarios are built from the reference fixture
 //! `tests/fixtures/scenario-format.toml` by one small text edit, so each
 //! case differs from a known-good file in exactly the way it names.
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{FIXTURE, pipesim, pipesim_ok, read_csv, tmp, write};
+use crate::common::{FIXTURE, pipesim, pipesim_ok, read_csv, tmp, write};
 
 // ------------------------------------------------------------------ helpers
 
@@ -429,90 +430,64 @@ fn bad_command_lines_exit_2() {
     assert!(!out_dir.exists(), "bad input created the --out directory");
 }
 
-// ------------------------------------------------------------ determinism
+// ------------------------------------------------------------ output format
 
-/// Guards against results that depend on the thread count or on anything
-/// but the scenario and the seed (MODEL.md "Determinism"), and against a
-/// seed that is silently ignored.
-#[test]
-fn results_are_bit_identical_across_threads_and_runs() {
-    let dir = tmp();
-    let run = |name: &str, seed: &str, threads: &str, per_trial: bool| {
-        let out = dir.path().join(name);
-        let mut args = vec![
+/// Trials of the format run shared by the `*_has_the_documented_format` tests.
+const TRIALS: usize = 2000;
+
+/// The output of one `run --per-trial` of the fixture (2000 trials, seed 5):
+/// the names of the files in its `--out` directory and each checked CSV
+/// file as its header and rows.
+struct FormatRun {
+    names: Vec<String>,
+    tables: BTreeMap<&'static str, (Vec<String>, Vec<Vec<String>>)>,
+}
+
+/// The format run, done once for all the tests that check its files. The
+/// files are read into memory and their temporary directory removed at
+/// once, so nothing is left behind when the test binary exits.
+fn format_run() -> &'static FormatRun {
+    static RUN: OnceLock<FormatRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tmp();
+        let out = dir.path().join("results");
+        pipesim_ok([
             OsStr::new("run"),
             OsStr::new(FIXTURE),
             OsStr::new("--trials"),
-            OsStr::new("3000"),
+            OsStr::new("2000"),
             OsStr::new("--seed"),
-            OsStr::new(seed),
-            OsStr::new("--threads"),
-            OsStr::new(threads),
+            OsStr::new("5"),
             OsStr::new("-q"),
+            OsStr::new("--per-trial"),
             OsStr::new("--out"),
             out.as_os_str(),
-        ];
-        if per_trial {
-            args.push(OsStr::new("--per-trial"));
-        }
-        let (stdout, _) = pipesim_ok(&args);
-        (out, stdout)
-    };
-    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).expect(f);
-
-    let (d1, report1) = run("d1", "11", "1", true);
-    let (d2, report2) = run("d2", "11", "2", true);
-    for f in ["summary.csv", "comparison.csv", "monthly.csv", "trials.csv"] {
-        assert!(
-            read(&d1, f) == read(&d2, f),
-            "{f} differs between --threads 1 and --threads 2"
-        );
-    }
-    assert_eq!(report1, report2, "the report depends on the thread count");
-
-    let (d3, _) = run("d3", "11", "2", false);
-    for f in ["summary.csv", "comparison.csv", "monthly.csv"] {
-        assert!(
-            read(&d2, f) == read(&d3, f),
-            "{f} differs between two runs with the same seed"
-        );
-    }
-    let (d4, _) = run("d4", "12", "2", false);
-    assert!(
-        read(&d3, "summary.csv") != read(&d4, "summary.csv"),
-        "--seed 11 and --seed 12 give the same summary.csv"
-    );
+        ]);
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .expect("out dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let tables = ["summary.csv", "comparison.csv", "monthly.csv", "trials.csv"]
+            .into_iter()
+            .map(|f| (f, read_csv(&out.join(f))))
+            .collect();
+        FormatRun { names, tables }
+    })
 }
 
-// ------------------------------------------------------------ output format
+/// One CSV file of the format run, as its header and rows.
+fn format_table(name: &str) -> (&'static [String], &'static [Vec<String>]) {
+    let (header, rows) = &format_run().tables[name];
+    (header, rows)
+}
 
-/// Guards against changes to the CSV contract: exact headers, row sets,
-/// plain-decimal numbers, targets only where set, ordered quantiles and
-/// intervals, and per-trial rows consistent with the summary.
+/// Guards against changes to the set of output files: a `--per-trial` run
+/// writes exactly summary, comparison, monthly, run and trials CSVs.
 #[test]
-fn csv_files_have_the_documented_format() {
-    const TRIALS: usize = 2000;
-    let dir = tmp();
-    let out = dir.path().join("results");
-    pipesim_ok([
-        OsStr::new("run"),
-        OsStr::new(FIXTURE),
-        OsStr::new("--trials"),
-        OsStr::new("2000"),
-        OsStr::new("--seed"),
-        OsStr::new("5"),
-        OsStr::new("-q"),
-        OsStr::new("--per-trial"),
-        OsStr::new("--out"),
-        out.as_os_str(),
-    ]);
-    let mut names: Vec<_> = std::fs::read_dir(&out)
-        .expect("out dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+fn output_directory_has_the_documented_files() {
     assert_eq!(
-        names,
+        format_run().names,
         [
             "comparison.csv",
             "monthly.csv",
@@ -522,16 +497,20 @@ fn csv_files_have_the_documented_format() {
         ],
         "unexpected files in the output directory"
     );
-    let metric_set: BTreeSet<&str> = METRICS.into_iter().collect();
+}
 
-    // summary.csv
-    let (header, rows) = read_csv(&out.join("summary.csv"));
+/// Guards against changes to the summary.csv contract: exact header, one
+/// row per strategy and metric, plain-decimal numbers, the mean inside its
+/// CI, ordered quantiles, and a target only where one is set.
+#[test]
+fn summary_csv_has_the_documented_format() {
+    let metric_set: BTreeSet<&str> = METRICS.into_iter().collect();
+    let (header, rows) = format_table("summary.csv");
     assert_eq!(
         header.join(","),
         "strategy,metric,trials,mean,sd,se,mean_ci_low,mean_ci_high,p5,p10,p25,p50,p75,p90,p95,target,p_target"
     );
     assert_eq!(rows.len(), METRICS.len() * STRATEGIES.len());
-    let mut summary_means = BTreeMap::new();
     for st in STRATEGIES {
         let metrics: Vec<&str> = rows
             .iter()
@@ -545,7 +524,7 @@ fn csv_files_have_the_documented_format() {
             "metrics of {st}"
         );
     }
-    for r in &rows {
+    for r in rows {
         let what = |col: &str| format!("summary.csv {}/{} {col}", r[0], r[1]);
         assert_eq!(r.len(), header.len());
         assert_eq!(r[2], TRIALS.to_string(), "{}", what("trials"));
@@ -575,11 +554,17 @@ fn csv_files_have_the_documented_format() {
                 what("target")
             );
         }
-        summary_means.insert((r[0].clone(), r[1].clone()), mean);
     }
+}
 
-    // comparison.csv
-    let (header, rows) = read_csv(&out.join("comparison.csv"));
+/// Guards against changes to the comparison.csv contract: exact header, one
+/// row per metric of the challenger against the baseline, plain-decimal
+/// numbers, the difference inside its CI, ordered difference quantiles, and
+/// P(beats) a probability inside its interval.
+#[test]
+fn comparison_csv_has_the_documented_format() {
+    let metric_set: BTreeSet<&str> = METRICS.into_iter().collect();
+    let (header, rows) = format_table("comparison.csv");
     assert_eq!(
         header.join(","),
         "strategy,baseline,metric,diff_mean,diff_ci_low,diff_ci_high,diff_p5,diff_p50,diff_p95,p_beats,p_beats_ci_low,p_beats_ci_high"
@@ -589,7 +574,7 @@ fn csv_files_have_the_documented_format() {
         rows.iter().map(|r| r[2].as_str()).collect::<BTreeSet<_>>(),
         metric_set
     );
-    for r in &rows {
+    for r in rows {
         let what = |col: &str| format!("comparison.csv {} {col}", r[2]);
         assert_eq!(r.len(), header.len());
         assert_eq!((r[0].as_str(), r[1].as_str()), ("quality", "volume"));
@@ -606,16 +591,21 @@ fn csv_files_have_the_documented_format() {
             what("p_beats")
         );
     }
+}
 
-    // monthly.csv
-    let (header, rows) = read_csv(&out.join("monthly.csv"));
+/// Guards against changes to the monthly.csv contract: exact header, one row
+/// per strategy, month and series (none twice), calendar labels from
+/// 2027-01 to 2028-12, plain-decimal numbers and ordered quantiles.
+#[test]
+fn monthly_csv_has_the_documented_format() {
+    let (header, rows) = format_table("monthly.csv");
     assert_eq!(
         header.join(","),
         "strategy,month,label,metric,mean,p5,p50,p95"
     );
     assert_eq!(rows.len(), 24 * MONTHLY_SERIES.len() * STRATEGIES.len());
     let mut seen = BTreeSet::new();
-    for r in &rows {
+    for r in rows {
         let what = |col: &str| format!("monthly.csv {}/{}/{} {col}", r[0], r[1], r[3]);
         assert_eq!(r.len(), header.len());
         assert!(STRATEGIES.contains(&r[0].as_str()), "{}", what("strategy"));
@@ -646,9 +636,15 @@ fn csv_files_have_the_documented_format() {
         Some("2028-12"),
         "last label"
     );
+}
 
-    // trials.csv
-    let (header, rows) = read_csv(&out.join("trials.csv"));
+/// Guards against changes to the trials.csv contract: exact header, one row
+/// per trial and strategy, plain-decimal numbers, whole non-negative counts
+/// that only shrink along the funnel, and per-trial rows consistent with the
+/// summary (summary.csv's means are the means of these rows).
+#[test]
+fn trials_csv_has_the_documented_format() {
+    let (header, rows) = format_table("trials.csv");
     assert_eq!(
         header.join(","),
         "trial,strategy,leads,mqls,mqls_ignored,opportunities,pipeline_created,won_deals,bookings,revenue,arr_end,open_pipeline_end,cost,roi"
@@ -656,7 +652,7 @@ fn csv_files_have_the_documented_format() {
     assert_eq!(rows.len(), TRIALS * STRATEGIES.len());
     let mut pairs = BTreeSet::new();
     let mut sums: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for r in &rows {
+    for r in rows {
         let what = |col: &str| format!("trials.csv trial {} {} {col}", r[0], r[1]);
         assert_eq!(r.len(), header.len());
         let trial: usize = r[0].parse().unwrap_or_else(|_| panic!("{}", what("trial")));
@@ -684,6 +680,14 @@ fn csv_files_have_the_documented_format() {
         }
     }
     // The summary's means are the means of these rows.
+    let (summary_header, summary_rows) = format_table("summary.csv");
+    let summary_means: BTreeMap<(String, String), f64> = summary_rows
+        .iter()
+        .map(|r| {
+            let what = format!("summary.csv {}/{} {}", r[0], r[1], summary_header[3]);
+            ((r[0].clone(), r[1].clone()), number(&r[3], &what))
+        })
+        .collect();
     for ((st, m), sum) in sums {
         let mean = sum / TRIALS as f64;
         let reported = summary_means[&(st.clone(), m.clone())];

@@ -1,7 +1,6 @@
-//! Helpers shared by the command-line test files: run the built binary,
-//! temporary directories, reading CSV output.
-
-#![allow(dead_code)]
+//! Helpers shared by the tests that run the command line (`cli`,
+//! `commands`, `determinism`): the reference fixture, running the built
+//! binary, temporary directories, reading CSV output.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -17,7 +17,7 @@
 //!
 //! A failure here means the numbers a seed gives have changed. That is
 //! only ever done on purpose, in its own commit that says why; the new
-//! values are then written with `PIPESIM_BLESS=1 cargo test --test
+//! values are then written with `PIPESIM_BLESS=1 cargo test --test it
 //! value_stability` (the CSV files) and pasted from the failure message
 //! (the draws).
 
@@ -31,6 +31,8 @@ use pipesim::experiment::{self, RunSpec};
 use pipesim::output::csv as export;
 use pipesim::sampling::{self, BinomialP, LeadSampler, ziggurat};
 use pipesim::scenario::Scenario;
+
+use crate::common::FIXTURE;
 
 /// Draws hashed per case (beyond the first ones, which are listed).
 const HASHED: usize = 20_000;
@@ -565,10 +567,6 @@ fn stream_seeding() {
 
 // ------------------------------------------------------- output bytes
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/scenario-format.toml"
-);
 const PINNED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/value-stability"

@@ -12,7 +12,7 @@ use std::path::Path;
 use pipesim::engine::{self, RunOptions};
 use pipesim::scenario::Scenario;
 
-const FIXTURE: &str = include_str!("fixtures/scenario-format.toml");
+const FIXTURE: &str = include_str!("../fixtures/scenario-format.toml");
 
 const HOSTILE: [&str; 22] = [
     "-1",

@@ -1,0 +1,46 @@
+//! pipesim's integration tests, in one test binary (`cargo test --test it`)
+//! so the crate and its dependencies are linked once rather than once per
+//! file. Each module holds the tests of one subject:
+//!
+//! - [`grammar`]: every distribution form of MODEL.md's table against its
+//!   analytic law;
+//! - [`model_laws`]: funnel means and count variances, sales capacity and
+//!   its hypergeometric sharing, revenue, ARR and open pipeline against
+//!   MODEL.md's closed forms;
+//! - [`coverage`]: the reported CI of the mean, the summary's quantiles and
+//!   the Wilson interval have their nominal coverage;
+//! - [`determinism`]: common random numbers, stream independence by
+//!   strategy name, and results that do not depend on the thread count (in
+//!   the engine and on the command line);
+//! - [`streaming`]: bounded-memory runs (streaming accumulators, the
+//!   quantile sketch, adaptive precision, the per-trial stream) against
+//!   in-memory ones;
+//! - [`cli`]: the `pipesim` command line: exit codes, error messages, the
+//!   CSV format, the report, `validate`, atomic output, shipped scenarios;
+//! - [`commands`]: `--set` / `--scale`, `whatif`, `sweep`, `batch`,
+//!   `run --format` and `run --precision`;
+//! - [`robustness`]: no input makes pipesim panic;
+//! - [`value_stability`]: the exact draws and output bytes a seed gives,
+//!   pinned (fixtures in `tests/fixtures/value-stability/`,
+//!   `PIPESIM_BLESS=1` rewrites them);
+//! - [`architecture`]: the module layering of `src/`.
+//!
+//! Shared helpers: [`common`] (the reference fixture, running the built
+//! binary, temporary directories, CSV parsing) and [`laws`] (loading and
+//! running scenarios, sample moments and the standard-error assertions of
+//! the statistical tests; its header explains how their tolerances are
+//! derived). Run one subject with e.g. `cargo test --test it grammar`.
+
+mod common;
+mod laws;
+
+mod architecture;
+mod cli;
+mod commands;
+mod coverage;
+mod determinism;
+mod grammar;
+mod model_laws;
+mod robustness;
+mod streaming;
+mod value_stability;
