@@ -22,7 +22,7 @@
 //!     volume.get(Metric::MqlsIgnored).map(|m| m.summary.mean)
 //! };
 //! assert!(ignored(1) < ignored(0));
-//! print!("{}", pipesim::output::text::render_sweep_result(&sweep));
+//! print!("{}", pipesim::output::text::render_sweep(&sweep));
 //! # Ok::<(), pipesim::Error>(())
 //! ```
 //!

@@ -116,6 +116,13 @@ pub fn simulate_strategy_traced<'a, R: Rng + Clone, T: Tracer<'a>>(
     ws.params = params;
 }
 
+/// Index of series `mm`, month `m` in a [`TrialOut::monthly`] of a
+/// horizon of `h` months.
+#[inline(always)]
+fn monthly_at(mm: MonthlyMetric, h: usize, m: usize) -> usize {
+    mm.index() * h + m
+}
+
 /// Totals of a trial's months, before revenue.
 #[derive(Debug, Default)]
 struct Totals {
@@ -150,7 +157,7 @@ fn run_trial<'a, R: Rng + Clone, T: Tracer<'a>>(
 
     let monthly = out.monthly;
     monthly.fill(0.0);
-    let mi = |mm: MonthlyMetric, m: usize| mm.index() * h + m;
+    let mi = |mm: MonthlyMetric, m: usize| monthly_at(mm, h, m);
 
     let mut totals = Totals::default();
     for m in 0..h {

@@ -73,12 +73,11 @@ pub fn write_run(
     trials: Option<TrialsWriter>,
 ) -> Result<Vec<&'static str>, OutputError> {
     let files = run_files(r)?;
-    let mut staged = Vec::new();
-    let mut names = Vec::new();
-    for (name, bytes) in &files {
-        staged.push(StagedFile::with_bytes(dir, name, bytes)?);
-        names.push(*name);
-    }
+    let mut names: Vec<&'static str> = files.iter().map(|(name, _)| *name).collect();
+    let mut staged = files
+        .iter()
+        .map(|(name, bytes)| StagedFile::with_bytes(dir, name, bytes))
+        .collect::<Result<Vec<_>, _>>()?;
     let per_trial = trials.is_some();
     if let Some(w) = trials {
         staged.push(w.finish()?);
@@ -149,8 +148,5 @@ pub fn sweep_csv(s: &Sweep) -> Result<Vec<u8>, OutputError> {
 
 /// The what-if CSV (see [`csv::WHATIF_HEADER`]).
 pub fn whatif_csv(w: &WhatIf) -> Result<Vec<u8>, OutputError> {
-    csv::csv_table(
-        &csv::WHATIF_HEADER,
-        csv::whatif_rows(w, &w.scenario.overrides),
-    )
+    csv::csv_table(&csv::WHATIF_HEADER, csv::whatif_rows(w))
 }

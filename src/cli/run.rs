@@ -33,6 +33,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .seed(args.sim.seed)
         .threads(usize::from(args.sim.threads))
         .precision(precision);
+    // checked before --out's directory is created for trials.csv
     spec.check()?;
     let mut writer = match (&args.out, args.per_trial) {
         (Some(dir), true) => Some(

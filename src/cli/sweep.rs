@@ -39,7 +39,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
     let csv = output::sweep_csv(&sweep)?;
     match args.format {
         Format::Csv => super::print_stdout(&csv)?,
-        _ => super::print_stdout(text::render_sweep_result(&sweep).as_bytes())?,
+        _ => super::print_stdout(text::render_sweep(&sweep).as_bytes())?,
     }
     if let Some(file) = &args.out {
         output::write_file_atomic(file, &csv)

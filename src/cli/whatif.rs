@@ -23,18 +23,15 @@ pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
         .trials(args.sim.trials)
         .seed(args.sim.seed)
         .threads(usize::from(args.sim.threads));
-    plan.check()?;
     let changed = experiment::load(&args.scenario, &changes)?;
     let w = {
         let bar = Bar::new(args.sim.quiet, "plan and change");
         experiment::whatif(&plan, &changed, &bar)?
     };
     match args.format {
-        Format::Table => super::print_stdout(text::render_whatif(&w.scenario, &w).as_bytes())?,
+        Format::Table => super::print_stdout(text::render_whatif(&w).as_bytes())?,
         Format::Csv => super::print_stdout(&output::whatif_csv(&w)?)?,
-        Format::Json => {
-            super::print_stdout(&super::json_bytes(&json::whatif_json(&w.scenario, &w))?)?
-        }
+        Format::Json => super::print_stdout(&super::json_bytes(&json::whatif_json(&w))?)?,
     }
     if let Some(file) = &args.out {
         output::write_file_atomic(file, &output::whatif_csv(&w)?)

@@ -153,10 +153,6 @@ pub fn batch(spec: &BatchSpec, progress: &dyn Progress) -> Result<Batch, Error> 
                 continue;
             }
         };
-        if let Err(e) = run_spec.check() {
-            failures.push(fail(e));
-            continue;
-        }
         progress.stage(&format!("{}/{} {name}", n + 1, files.len()));
         match pool.install(|| run_in_pool(&run_spec, progress, None)) {
             Ok(r) => runs.push(BatchRun {

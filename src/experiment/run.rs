@@ -79,7 +79,7 @@ pub fn run(
 ) -> Result<RunResult, Error> {
     spec.check()?;
     let pool = engine::thread_pool(spec.threads)?;
-    pool.install(|| run_in_pool(spec, progress, sink))
+    pool.install(|| run_checked(spec, progress, sink))
 }
 
 /// [`run`] on the current rayon pool (sweeps and batches run many specs
@@ -90,6 +90,15 @@ pub fn run_in_pool(
     sink: Option<&mut dyn TrialSink>,
 ) -> Result<RunResult, Error> {
     spec.check()?;
+    run_checked(spec, progress, sink)
+}
+
+/// [`run_in_pool`] of a spec already checked.
+fn run_checked(
+    spec: &RunSpec,
+    progress: &dyn Progress,
+    sink: Option<&mut dyn TrialSink>,
+) -> Result<RunResult, Error> {
     let scn = &spec.scenario;
     let (analysis, precision) = match spec.precision {
         None => {

@@ -19,6 +19,7 @@
 use std::path::PathBuf;
 
 use crate::analysis::Analysis;
+use crate::error::ScenarioError;
 use crate::metrics::Metric;
 use crate::scenario::Scenario;
 use crate::scenario::overrides::{self, Kind, Override};
@@ -453,8 +454,6 @@ pub struct Sweep {
     pub objective: Objective,
     /// Per point, the index of its value on every axis (first axis slowest).
     pub points: Vec<Vec<usize>>,
-    /// Per point, its scenario as run.
-    pub scenarios: Vec<Scenario>,
     /// Per point, its analysis.
     pub runs: Vec<Analysis>,
 }
@@ -470,7 +469,11 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
         ));
     }
     let points = grid(&spec.axes)?;
-    let base = RunSpec::new(overrides::load(&spec.file, &spec.changes)?)
+    let text = std::fs::read_to_string(&spec.file).map_err(|source| ScenarioError::Io {
+        file: spec.file.clone(),
+        source,
+    })?;
+    let base = RunSpec::new(overrides::from_toml_str(&text, &spec.file, &spec.changes)?)
         .trials(spec.trials)
         .seed(spec.seed)
         .threads(spec.threads);
@@ -487,11 +490,6 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             ),
         ));
     }
-    let text =
-        std::fs::read_to_string(&spec.file).map_err(|source| crate::error::ScenarioError::Io {
-            file: spec.file.clone(),
-            source,
-        })?;
     let mut specs = Vec::with_capacity(points.len());
     for idx in &points {
         let mut all = spec.changes.clone();
@@ -506,19 +504,16 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
     let pool = crate::engine::thread_pool(spec.threads)?;
     progress.begin(specs.iter().map(|s| s.trials).sum());
     let mut runs = Vec::with_capacity(points.len());
-    let mut scenarios = Vec::with_capacity(points.len());
     for (p, s) in specs.iter().enumerate() {
         progress.stage(&format!("point {}/{}", p + 1, points.len()));
         let r = pool.install(|| run_in_pool(s, &Quiet(progress), None))?;
         runs.push(r.analysis);
-        scenarios.push(r.scenario);
     }
     Ok(Sweep {
         base,
         axes: spec.axes.clone(),
         objective: spec.objective,
         points,
-        scenarios,
         runs,
     })
 }

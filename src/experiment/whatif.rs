@@ -47,18 +47,20 @@ impl WhatIfRow {
 /// A what-if's result.
 #[derive(Debug, Clone)]
 pub struct WhatIf {
-    /// The plan as run (seed and trials those used), with the changes
-    /// listed as its `overrides`.
+    /// The plan as run (its `seed`, `trials` and `ci` those used), with
+    /// the changes listed as its `overrides`.
     pub scenario: Scenario,
-    pub trials: u64,
-    pub seed: u64,
-    pub ci: f64,
-    /// Strategy names, in the scenario's order.
-    pub strategies: Vec<String>,
     /// Per strategy, then metric in [`Metric::ALL`] order; metrics undefined
     /// in some trial (ROI with a zero cost) are left out.
     pub rows: Vec<WhatIfRow>,
     pub quantiles_exact: bool,
+}
+
+impl WhatIf {
+    /// The name of strategy `s` (an index of [`WhatIfRow::strategy`]).
+    pub fn strategy_name(&self, s: usize) -> &str {
+        &self.scenario.strategies[s].name
+    }
 }
 
 /// Run the plan of `spec` and `changed` (the same scenario with changes
@@ -162,10 +164,6 @@ fn whatif_in_pool(
     scenario.overrides = changed.overrides.clone();
     Ok(WhatIf {
         scenario,
-        trials,
-        seed,
-        ci,
-        strategies: names(plan),
         rows,
         quantiles_exact: acc.exact(),
     })

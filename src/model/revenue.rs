@@ -10,7 +10,7 @@
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::params::{SharedParams, StrategyParams};
 
-use super::{Totals, TrialOut};
+use super::{Totals, TrialOut, monthly_at};
 
 /// Turn a trial's monthly won deals and bookings (and its funnel
 /// `totals`) into its metrics and the monthly won, bookings and MRR series.
@@ -24,7 +24,7 @@ pub(super) fn finish(
     out: TrialOut<'_>,
 ) {
     let monthly = out.monthly;
-    let mi = |mm: MonthlyMetric, m: usize| mm.index() * h + m;
+    let mi = |mm: MonthlyMetric, m: usize| monthly_at(mm, h, m);
     let cost = totals.lead_cost + (params.monthly_spend() + params.fixed_cost) * h as f64;
 
     let growth = 1.0 + shared.net_rate;

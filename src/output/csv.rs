@@ -283,16 +283,16 @@ pub const WHATIF_HEADER: [&str; 17] = [
 
 /// What-if rows: one per strategy and metric; `changes` lists the
 /// overrides (`--scale PATH=1.3; --set ...`).
-pub fn whatif_rows(w: &WhatIf, changes: &[String]) -> Vec<Vec<String>> {
-    let changes = changes.join("; ");
+pub fn whatif_rows(w: &WhatIf) -> Vec<Vec<String>> {
+    let changes = w.scenario.overrides.join("; ");
     w.rows
         .iter()
         .map(|r| {
             let c = &r.change;
             vec![
-                w.strategies[r.strategy].clone(),
+                w.strategy_name(r.strategy).to_string(),
                 r.metric.name().to_string(),
-                w.trials.to_string(),
+                w.scenario.trials.to_string(),
                 num(r.plan_mean),
                 num(r.changed_mean),
                 num(c.mean),

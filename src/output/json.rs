@@ -100,13 +100,14 @@ pub fn analysis_json(
 }
 
 /// A what-if as JSON.
-pub fn whatif_json(scn: &Scenario, w: &WhatIf) -> serde_json::Value {
+pub fn whatif_json(w: &WhatIf) -> serde_json::Value {
+    let scn = &w.scenario;
     let rows: Vec<serde_json::Value> = w
         .rows
         .iter()
         .map(|r| {
             serde_json::json!({
-                "strategy": w.strategies[r.strategy],
+                "strategy": w.strategy_name(r.strategy),
                 "metric": r.metric.name(),
                 "plan_mean": jnum(r.plan_mean),
                 "changed_mean": jnum(r.changed_mean),
@@ -120,9 +121,9 @@ pub fn whatif_json(scn: &Scenario, w: &WhatIf) -> serde_json::Value {
     serde_json::json!({
         "scenario": scn.name,
         "file": scn.file.display().to_string(),
-        "seed": w.seed,
-        "trials": w.trials,
-        "ci": w.ci,
+        "seed": scn.seed,
+        "trials": scn.trials,
+        "ci": scn.ci,
         "changes": scn.overrides,
         "rows": rows,
     })

@@ -211,9 +211,10 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
 }
 
 /// Render a what-if: per strategy, how the key metrics move.
-pub fn render_whatif(scn: &Scenario, w: &WhatIf) -> String {
+pub fn render_whatif(w: &WhatIf) -> String {
+    let scn = &w.scenario;
     let mut o = String::new();
-    let ci = level(w.ci);
+    let ci = level(scn.ci);
     let _ = writeln!(o, "{}: what-if against the plan", scn.name);
     for ov in &scn.overrides {
         let _ = writeln!(o, "changed: {ov}");
@@ -221,10 +222,10 @@ pub fn render_whatif(scn: &Scenario, w: &WhatIf) -> String {
     let _ = writeln!(
         o,
         "{} trials, seed {}, same random numbers for plan and change (paired, change = changed − plan)",
-        thousands(w.trials as f64),
-        w.seed
+        thousands(scn.trials as f64),
+        scn.seed
     );
-    for (s, name) in w.strategies.iter().enumerate() {
+    for (s, name) in scn.strategies.iter().map(|st| &st.name).enumerate() {
         let _ = writeln!(o, "\n{name}");
         let _ = writeln!(
             o,
@@ -279,13 +280,9 @@ pub fn render_whatif(scn: &Scenario, w: &WhatIf) -> String {
 
 /// Render a sweep's outcome: the objective per point and strategy, the best
 /// point of each strategy and where strategies cross.
-pub fn render_sweep(
-    scn: &Scenario,
-    axes: &[Axis],
-    points: &[Vec<usize>],
-    analyses: &[Analysis],
-    objective: Objective,
-) -> String {
+pub fn render_sweep(sweep: &Sweep) -> String {
+    let (scn, axes, points) = (&sweep.base, &sweep.axes, &sweep.points);
+    let (analyses, objective) = (&sweep.runs, sweep.objective);
     let mut o = String::new();
     let names: Vec<&str> = scn.strategies.iter().map(|s| s.name.as_str()).collect();
     let _ = writeln!(
@@ -645,11 +642,6 @@ pub fn precision_line(r: &PrecisionReached) -> String {
             " NOT met (--max-trials reached)"
         }
     )
-}
-
-/// The report of a sweep (see [`render_sweep`]).
-pub fn render_sweep_result(s: &Sweep) -> String {
-    render_sweep(&s.base, &s.axes, &s.points, &s.runs, s.objective)
 }
 
 /// The table `batch` prints: per scenario and strategy the mean bookings,
