@@ -33,10 +33,11 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
 use pipesim::dist::Dist;
-use pipesim::engine::{self, shared_key, strategy_key, stream_rng};
+use pipesim::engine::{self, stream_rng};
 use pipesim::metrics::{Metric, MonthlyMetric};
 use pipesim::model::{self, TrialOut, Workspace};
-use pipesim::params;
+use pipesim::params::{self, TrialDraws};
+use pipesim::sampling::streams;
 use pipesim::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 use pipesim::scenario::Scenario;
 use pipesim::trace::{self, Draw, Prepared, ReplayScratch};
@@ -56,7 +57,6 @@ fn fixture() -> Scenario {
 /// Model-only runner: the engine's per-trial work without the engine.
 struct ModelRun<'a> {
     scn: &'a Scenario,
-    keys: Vec<u64>,
     ws: Workspace,
     metrics: [f64; Metric::COUNT],
     monthly: Vec<f64>,
@@ -66,11 +66,6 @@ impl<'a> ModelRun<'a> {
     fn new(scn: &'a Scenario) -> Self {
         ModelRun {
             scn,
-            keys: scn
-                .strategies
-                .iter()
-                .map(|s| strategy_key(&s.name))
-                .collect(),
             ws: Workspace::default(),
             metrics: [0.0; Metric::COUNT],
             monthly: vec![0.0; MonthlyMetric::COUNT * scn.horizon],
@@ -80,16 +75,17 @@ impl<'a> ModelRun<'a> {
     /// Trials `0..n`; returns a checksum.
     fn run(&mut self, n: u64) -> f64 {
         let mut acc = 0.0;
+        let mut uniforms = Vec::new();
         for trial in 0..n {
-            let mut srng = stream_rng(SEED, trial, shared_key());
-            let shared = params::draw_shared(self.scn, &mut srng);
-            for (s, st) in self.scn.strategies.iter().enumerate() {
-                let mut rng = stream_rng(SEED, trial, self.keys[s]);
+            params::draw_uniforms(self.scn, SEED, trial, &mut uniforms);
+            let at = TrialDraws::new(SEED, trial, &uniforms);
+            let shared = params::draw_shared(self.scn, &at);
+            for st in &self.scn.strategies {
                 let out = TrialOut {
                     metrics: &mut self.metrics,
                     monthly: &mut self.monthly,
                 };
-                model::simulate_strategy(self.scn, st, &shared, &mut rng, &mut self.ws, out);
+                model::simulate_strategy(self.scn, st, &shared, &at, &mut self.ws, out);
                 acc += self.metrics[Metric::Revenue.index()];
             }
         }
@@ -101,10 +97,11 @@ impl<'a> ModelRun<'a> {
         (0..n)
             .map(|trial| {
                 let mut draws = Vec::new();
-                let mut srng = stream_rng(SEED, trial, shared_key());
-                let shared = params::draw_shared_traced(self.scn, &mut srng, &mut draws);
-                for (s, st) in self.scn.strategies.iter().enumerate() {
-                    let mut rng = stream_rng(SEED, trial, self.keys[s]);
+                let mut uniforms = Vec::new();
+                params::draw_uniforms(self.scn, SEED, trial, &mut uniforms);
+                let at = TrialDraws::new(SEED, trial, &uniforms);
+                let shared = params::draw_shared_traced(self.scn, &at, &mut draws);
+                for st in &self.scn.strategies {
                     let out = TrialOut {
                         metrics: &mut self.metrics,
                         monthly: &mut self.monthly,
@@ -113,7 +110,7 @@ impl<'a> ModelRun<'a> {
                         self.scn,
                         st,
                         &shared,
-                        &mut rng,
+                        &at,
                         &mut self.ws,
                         out,
                         &mut draws,
@@ -133,6 +130,10 @@ type DealGroup<'a> = (&'a Dist, &'a Dist, Vec<(u32, bool)>);
 /// a lower bound for drawing them, whatever the model does around them.
 struct Plan<'a> {
     params: Vec<&'a Dist>,
+    /// Parameters drawn through the copula (an inverse CDF each).
+    quantiles: Vec<&'a Dist>,
+    /// Sub-streams seeded, by key.
+    streams: Vec<u64>,
     /// Deals grouped by their (size, cycle) distributions, as in the model's
     /// per-channel loop: (month limit, outcome drawn) per deal.
     deals: Vec<DealGroup<'a>>,
@@ -146,6 +147,8 @@ impl<'a> Plan<'a> {
     fn new(traces: &[Vec<Draw<'a>>]) -> Self {
         let mut plan = Plan {
             params: Vec::new(),
+            quantiles: Vec::new(),
+            streams: Vec::new(),
             deals: Vec::new(),
             leads: Vec::new(),
             binomials: Vec::new(),
@@ -156,6 +159,8 @@ impl<'a> Plan<'a> {
         for d in traces.iter().flatten() {
             match d {
                 Draw::Dist(dist) => plan.params.push(dist),
+                Draw::Quantile(dist) => plan.quantiles.push(dist),
+                Draw::Stream(key) => plan.streams.push(*key),
                 Draw::Deal {
                     size,
                     cycle,
@@ -193,10 +198,18 @@ impl<'a> Plan<'a> {
 
     /// Draw everything once; returns a checksum.
     fn run(&self, scratch: &mut Vec<u64>) -> f64 {
-        let mut rng = stream_rng(SEED, 0, shared_key());
+        let mut rng = stream_rng(SEED, 0, 0);
         let mut acc = 0.0;
+        let base = streams::trial_base(SEED, 0);
+        for &key in &self.streams {
+            // the seeding cost of each sub-stream, used once
+            acc += (rand::Rng::next_u64(&mut streams::stream(base, key)) >> 63) as f64;
+        }
         for d in &self.params {
             acc += d.sample(&mut rng);
+        }
+        for d in &self.quantiles {
+            acc += d.quantile(rand::RngExt::random::<f64>(&mut rng).max(f64::MIN_POSITIVE));
         }
         for (size, cycle, deals) in &self.deals {
             let law = cycle.month_law();
@@ -235,7 +248,7 @@ impl<'a> Plan<'a> {
 fn floor_in_order(traces: &[Vec<Draw<'_>>], scratch: &mut ReplayScratch) -> f64 {
     let mut acc = 0.0;
     for (trial, draws) in traces.iter().enumerate() {
-        let mut rng = stream_rng(SEED, trial as u64, shared_key());
+        let mut rng = stream_rng(SEED, trial as u64, 0);
         acc += trace::replay(draws, scratch, &mut rng);
     }
     acc
@@ -255,10 +268,11 @@ fn engine_run(scn: &Scenario, pool: &rayon::ThreadPool, n: u64) -> f64 {
 
 /// Draws per trial by kind, for the summary.
 fn draw_counts(traces: &[Vec<Draw<'_>>]) -> String {
-    let mut counts = [0usize; 6];
+    let mut counts = [0usize; 7];
     for d in traces.iter().flatten() {
         match d {
-            Draw::Dist(_) => counts[0] += 1,
+            Draw::Dist(_) | Draw::Quantile(_) => counts[0] += 1,
+            Draw::Stream(_) => counts[6] += 1,
             Draw::Deal { outcome, .. } => {
                 counts[1] += 1;
                 counts[2] += usize::from(*outcome);
@@ -277,6 +291,7 @@ fn draw_counts(traces: &[Vec<Draw<'_>>]) -> String {
         "lead counts",
         "binomials",
         "capacity shares",
+        "sub-streams seeded",
     ];
     names
         .iter()

@@ -1,68 +1,30 @@
 //! Trials in parallel, with seeding that makes results independent of the
 //! thread count.
 //!
-//! Every trial seeds its own generators from (master seed, trial index,
-//! stream key) through SplitMix64: one shared stream per trial for `market`,
-//! `revenue` and the scenario's sales team, and one stream per strategy keyed
-//! by the strategy's name, so adding or removing a strategy changes no other
-//! strategy's numbers. Trials are simulated window by window into
+//! Every trial draws from sub-streams seeded by (master seed, trial index,
+//! key) through SplitMix64 ([`crate::sampling::streams`]): a per-trial
+//! parameter's by its path, a channel's counts and deals of a month by the
+//! channel and the month, a month's capacity split by the strategy, the
+//! copula's normals by the trial (see [`crate::params`] and
+//! [`crate::model`]). Adding or removing a strategy changes no other
+//! strategy's numbers, and a what-if moves only what it touches. Trials are simulated window by window into
 //! trial-major [`Block`]s (each window cut into chunks run on a rayon pool)
 //! and handed on in trial order, so the output is bit-identical for any
 //! number of threads. [`run_blocks`] streams windows to a consumer (memory
 //! bounded by one window); [`simulate`] keeps every trial, for tests and
 //! library users who want the raw values.
 
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::model::{self, TrialOut, Workspace};
-use crate::params;
+use crate::params::{self, TrialDraws};
 use crate::scenario::Scenario;
 
 /// Trials per work unit. Fixed, so chunking never depends on the thread count.
 pub const CHUNK: u64 = 512;
 
-/// The generator used for every stream (portable, named, fast).
-pub type StreamRng = Xoshiro256PlusPlus;
-
-/// SplitMix64 finaliser: a bijective 64-bit mix.
-#[inline]
-pub fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// FNV-1a, a stable 64-bit hash for stream names.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// Stream key of the shared (scenario-level) stream.
-pub fn shared_key() -> u64 {
-    fnv1a(b"pipesim/shared")
-}
-
-/// Stream key of a strategy's own stream.
-pub fn strategy_key(name: &str) -> u64 {
-    let mut bytes = b"pipesim/strategy/".to_vec();
-    bytes.extend_from_slice(name.as_bytes());
-    fnv1a(&bytes)
-}
-
-/// The generator of one stream of one trial.
-pub fn stream_rng(seed: u64, trial: u64, key: u64) -> StreamRng {
-    let s = splitmix64(splitmix64(splitmix64(seed) ^ trial) ^ key);
-    StreamRng::seed_from_u64(s)
-}
+pub use crate::sampling::streams::{StreamRng, fnv1a, splitmix64, stream_rng};
 
 /// Options of a run.
 #[derive(Debug, Clone, Copy)]
@@ -177,34 +139,34 @@ pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: 
     block.metrics.resize(len * ns, [0.0; Metric::COUNT]);
     block.monthly.clear();
     block.monthly.resize(len * ns * per, 0.0);
-    let keys: Vec<u64> = scn
-        .strategies
-        .iter()
-        .map(|s| strategy_key(&s.name))
-        .collect();
     let chunk = CHUNK as usize;
     block
         .metrics
         .par_chunks_mut(chunk * ns)
         .zip(block.monthly.par_chunks_mut((chunk * ns * per).max(1)))
         .enumerate()
-        .for_each_init(Workspace::default, |ws, (c, (metrics, monthly))| {
-            let first = start + (c * chunk) as u64;
-            for (i, row) in metrics.chunks_mut(ns).enumerate() {
-                let trial = first + i as u64;
-                let mut shared_rng = stream_rng(seed, trial, shared_key());
-                let shared = params::draw_shared(scn, &mut shared_rng);
-                for (s, (strategy, out)) in scn.strategies.iter().zip(row.iter_mut()).enumerate() {
-                    let mut rng = stream_rng(seed, trial, keys[s]);
-                    let at = (i * ns + s) * per;
-                    let out = TrialOut {
-                        metrics: out,
-                        monthly: &mut monthly[at..at + per],
-                    };
-                    model::simulate_strategy(scn, strategy, &shared, &mut rng, ws, out);
+        .for_each_init(
+            || (Workspace::default(), Vec::new()),
+            |(ws, uniforms), (c, (metrics, monthly))| {
+                let first = start + (c * chunk) as u64;
+                for (i, row) in metrics.chunks_mut(ns).enumerate() {
+                    let trial = first + i as u64;
+                    params::draw_uniforms(scn, seed, trial, uniforms);
+                    let draws = TrialDraws::new(seed, trial, uniforms);
+                    let shared = params::draw_shared(scn, &draws);
+                    for (s, (strategy, out)) in
+                        scn.strategies.iter().zip(row.iter_mut()).enumerate()
+                    {
+                        let at = (i * ns + s) * per;
+                        let out = TrialOut {
+                            metrics: out,
+                            monthly: &mut monthly[at..at + per],
+                        };
+                        model::simulate_strategy(scn, strategy, &shared, &draws, ws, out);
+                    }
                 }
-            }
-        });
+            },
+        );
 }
 
 /// Raw-result bytes of one window of trials (per scenario simulated side by

@@ -6,8 +6,10 @@
 //!
 //! ```text
 //! calendar, metrics, stats          leaf facts: months, metric names, pure statistics
-//! sampling, dist                    count samplers (binomial, Poisson, hypergeometric,
-//!                                   ziggurat); the distribution grammar, fits, month laws
+//! sampling, dist, copula            count samplers (binomial, Poisson, hypergeometric,
+//!                                   ziggurat), keyed sub-streams; the distribution
+//!                                   grammar, fits, month laws, inverse CDFs; the
+//!                                   Gaussian copula of rank correlations
 //! error, scenario                   the scenario file → validated Scenario (+ --set/--scale)
 //! trace                             the benchmark tracer (not on the simulation's path)
 //! params                            scenario → one trial's sampled parameters
@@ -42,6 +44,7 @@ pub mod calendar;
 pub mod metrics;
 pub mod stats;
 
+pub mod copula;
 pub mod dist;
 pub mod sampling;
 

@@ -29,41 +29,61 @@
 //! binomial, the lead-count law) is built once per trial, by the
 //! parameters stage.
 //!
-//! # Draw order
+//! # Where each draw comes from
 //!
-//! After the strategy's parameters ([`crate::params`]), on the same stream,
-//! month by month:
-//! 1. per channel: the gamma rate (when over-dispersed), then the leads
-//!    that reach the handoff stage (Poisson), then the other leads
-//!    (Poisson; skipped when every lead or none reaches it);
-//! 2. when the month's handoff total exceeds capacity: the worked members
-//!    per channel (one hypergeometric per channel but the last);
-//! 3. per channel: the opportunity count (one binomial), then per
-//!    opportunity: deal size, its cycle in whole months
+//! The parameters come first ([`crate::params`]). The months' draws come
+//! from sub-streams of the trial ([`crate::sampling::streams`]), keyed so
+//! that a change moves only what it touches (MODEL.md, "Aligned random
+//! numbers"); within a sub-stream the order is fixed:
+//!
+//! 1. **counts of channel c in month m**, keyed by the channel's stream
+//!    name ([`Channel::stream`](crate::scenario::Channel::stream):
+//!    `channel.NAME` for a shared channel, `strategy.S.channel[i]` for a
+//!    strategy's own) and the month: the gamma rate (when over-dispersed),
+//!    the leads that reach the handoff stage (Poisson), the other leads
+//!    (Poisson; skipped when every lead or none reaches it), then — after
+//!    the capacity split — the opportunity count (one binomial of the
+//!    worked members);
+//! 2. **capacity split of month m**, keyed by the strategy's channel
+//!    streams ([`Strategy::capacity_key`](crate::scenario::Strategy::capacity_key))
+//!    and the month, only when the month's handoff total exceeds capacity:
+//!    the worked members per channel (one hypergeometric per channel but
+//!    the last);
+//! 3. **deals of channel c's cohort of month m**, keyed like its counts
+//!    (in a stream of their own), drawn in order, per opportunity: deal
+//!    size, its cycle in whole months
 //!    ([`Dist::sample_months`](crate::dist::Dist::sample_months): one `u64`
 //!    sampling the alias table of the month law of `cycle_days`, or a draw
 //!    of `cycle_days` for fixed, uniform and triangular cycles) and — for a
 //!    channel whose win probability is below 1 — one uniform for its
 //!    outcome (drawn also for a deal that closes after the horizon, whose
 //!    outcome is then unused, so the deal loop has no data-dependent
-//!    branch).
+//!    branch). The k-th deal of a cohort therefore has the same draws
+//!    whatever the cohort's size.
+//!
+//! So two strategies buying the same shared channel at the same volume
+//! see the same arrivals and deals; a what-if on one channel's spend
+//! changes no other channel's lead counts, and one that only adds capacity
+//! changes no lead count at all. Where two strategies draw different laws
+//! from one sub-stream (the same channel at different volumes), the draws
+//! are coupled through the shared uniforms, as the samplers use them: the
+//! marginal laws are what MODEL.md pins, the coupling is not specified.
 //!
 //! A deal's cycle matters only through its closing month
 //! `m + floor(cycle_days / 30.4375)`, so that whole number of months is
 //! what is drawn, from its exact law.
 //!
-//! This order is an implementation detail, but it fixes the numbers a seed
-//! gives (pinned by `tests/it/value_stability.rs`): change it only on purpose.
+//! These keys and orders fix the numbers a seed gives (pinned by
+//! `tests/it/value_stability.rs`): change them only on purpose.
 
 mod capacity;
 mod deals;
 mod funnel;
 mod revenue;
 
-use rand::Rng;
-
 use crate::metrics::{Metric, MonthlyMetric};
-use crate::params::{self, SharedParams, StrategyParams};
+use crate::params::{self, SharedParams, StrategyParams, TrialDraws};
+use crate::sampling::streams::{StreamRng, month_key};
 use crate::scenario::{Scenario, Strategy};
 use crate::trace::{NoTrace, Tracer};
 
@@ -76,6 +96,9 @@ pub struct Workspace {
     bookings_by_month: Vec<f64>,
     /// Per channel: handoff members this month, then those worked.
     handoff: Vec<u64>,
+    /// Per channel: this month's counts stream (the opportunity count is
+    /// drawn from it after the capacity split).
+    counts: Vec<StreamRng>,
 }
 
 /// Where one strategy's trial writes its results.
@@ -88,31 +111,31 @@ pub struct TrialOut<'a> {
 
 /// Draw one strategy's parameters and simulate its trial (draw order: see
 /// the module docs).
-pub fn simulate_strategy<R: Rng + Clone>(
+pub fn simulate_strategy(
     scn: &Scenario,
     strategy: &Strategy,
     shared: &SharedParams,
-    rng: &mut R,
+    at: &TrialDraws<'_>,
     ws: &mut Workspace,
     out: TrialOut<'_>,
 ) {
-    simulate_strategy_traced(scn, strategy, shared, rng, ws, out, &mut NoTrace);
+    simulate_strategy_traced(scn, strategy, shared, at, ws, out, &mut NoTrace);
 }
 
 /// [`simulate_strategy`], reporting every draw to `trace`.
 #[doc(hidden)]
-pub fn simulate_strategy_traced<'a, R: Rng + Clone, T: Tracer<'a>>(
+pub fn simulate_strategy_traced<'a, T: Tracer<'a>>(
     scn: &'a Scenario,
     strategy: &'a Strategy,
     shared: &SharedParams,
-    rng: &mut R,
+    at: &TrialDraws<'_>,
     ws: &mut Workspace,
     out: TrialOut<'_>,
     trace: &mut T,
 ) {
     let mut params = std::mem::take(&mut ws.params);
-    params::draw_strategy_traced(scn, strategy, shared, rng, &mut params, trace);
-    run_trial(scn, strategy, shared, &params, rng, ws, out, trace);
+    params::draw_strategy_traced(scn, strategy, shared, at, &mut params, trace);
+    run_trial(scn, strategy, shared, &params, at, ws, out, trace);
     ws.params = params;
 }
 
@@ -139,12 +162,12 @@ struct Totals {
 /// Run the months of one strategy's trial on its drawn `params`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn run_trial<'a, R: Rng + Clone, T: Tracer<'a>>(
+fn run_trial<'a, T: Tracer<'a>>(
     scn: &'a Scenario,
     strategy: &'a Strategy,
     shared: &SharedParams,
     params: &StrategyParams,
-    rng: &mut R,
+    at: &TrialDraws<'_>,
     ws: &mut Workspace,
     out: TrialOut<'_>,
     trace: &mut T,
@@ -163,29 +186,28 @@ fn run_trial<'a, R: Rng + Clone, T: Tracer<'a>>(
     for m in 0..h {
         let season = scn.seasonality[m % 12];
         let month = funnel::month(
+            strategy,
             params,
             season,
-            &mut ws.handoff,
+            (at, m),
+            (&mut ws.handoff, &mut ws.counts),
             &mut totals.lead_cost,
-            rng,
             trace,
         );
         totals.ignored = totals.ignored.saturating_add(capacity::share(
             params.capacity,
             month.handoff,
             &mut ws.handoff,
-            rng,
+            || at.stream(month_key(strategy.capacity_key, m)),
             trace,
         ));
         let month_opps = deals::month(
             strategy,
             params,
-            &ws.handoff,
-            m,
-            h,
+            (&ws.handoff, &mut ws.counts),
+            (at, m, h),
             (&mut ws.won_by_month, &mut ws.bookings_by_month),
             &mut totals.deals,
-            rng,
             trace,
         );
         totals.leads = totals.leads.saturating_add(month.leads);

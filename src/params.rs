@@ -2,32 +2,93 @@
 //! scenario, as a value the model then consumes.
 //!
 //! [`draw_shared`] draws the scenario-level parameters of a trial (market,
-//! revenue, the scenario's sales team) from the trial's shared stream;
-//! [`draw_strategy`] draws a strategy's own (its sales team if it has one,
-//! fixed cost, and per channel volume, cost per lead, dispersion and
-//! conversions) from the strategy's stream, and prepares the samplers the
-//! months will use (the lead-count law, the handoff → pipeline binomial).
+//! revenue, the scenario's sales team); [`draw_strategy`] a strategy's (its
+//! sales team if it has one, fixed cost, and per channel volume, cost per
+//! lead, dispersion and conversions) and prepares the samplers the months
+//! will use (the lead-count law, the handoff → pipeline binomial).
 //! Keeping this a stage of its own is what lets a parameter be pinned, a
 //! copula correlate parameters, or a backtest replay them.
 //!
-//! # Draw order
+//! # Where each draw comes from
 //!
-//! The shared stream: demand, churn, expansion, then the scenario's sales
-//! team (reps, capacity per rep).
+//! Every per-trial parameter given as a distribution draws one value from
+//! its own sub-stream, keyed by the seed, the trial and the parameter's
+//! path ([`Param::key`]); a fixed number draws nothing. A field a strategy
+//! inherits from a shared channel (`[channel.NAME]`) or from `[sales]`
+//! keeps the shared path, so it has the same value in every strategy of
+//! the trial, and a what-if that changes one parameter changes no other
+//! parameter's draw. A parameter named by a `[[correlation]]` instead takes
+//! its inverse CDF at the copula's uniform of the trial
+//! ([`TrialDraws::uniforms`], drawn once per trial by the engine from the
+//! correlation stream).
 //!
-//! A strategy's stream: its own sales team (if it overrides the
-//! scenario's), fixed cost, then per channel: volume, cost per lead,
-//! dispersion, and the conversions in stage order. The model's monthly
-//! draws follow on the same stream (see [`crate::model`]).
-//!
-//! This order is an implementation detail, but it fixes the numbers a seed
-//! gives (pinned by `tests/it/value_stability.rs`): change it only on purpose.
+//! These keys fix the numbers a seed gives (pinned by
+//! `tests/it/value_stability.rs`): change them only on purpose.
 
-use rand::Rng;
-
+use crate::dist::Dist;
+use crate::sampling::streams::{self, StreamRng};
 use crate::sampling::{BinomialP, LeadSampler};
-use crate::scenario::{Sales, Scenario, Strategy, Volume};
+use crate::scenario::{Param, Sales, Scenario, Strategy, Volume};
 use crate::trace::{Draw, NoTrace, Prepared, Tracer, sample};
+
+/// What a trial's draws are made from: the base of its streams
+/// ([`streams::trial_base`]) and the copula's uniforms of the trial.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialDraws<'u> {
+    pub base: u64,
+    /// One uniform per correlated parameter, in copula order (empty
+    /// without correlations).
+    pub uniforms: &'u [f64],
+}
+
+impl<'u> TrialDraws<'u> {
+    /// The draws of trial `trial` under `seed`, with the copula's uniforms
+    /// of that trial already in `uniforms`.
+    pub fn new(seed: u64, trial: u64, uniforms: &'u [f64]) -> TrialDraws<'u> {
+        TrialDraws {
+            base: streams::trial_base(seed, trial),
+            uniforms,
+        }
+    }
+
+    /// The sub-stream `key` of this trial.
+    #[inline]
+    pub fn stream(&self, key: u64) -> StreamRng {
+        streams::stream(self.base, key)
+    }
+}
+
+/// Key of the trial's correlation stream (the copula's normals).
+pub fn correlation_key() -> u64 {
+    streams::key("correlation", "")
+}
+
+/// Fill `uniforms` with the copula's uniforms of trial `trial` (nothing to
+/// do without correlations).
+pub fn draw_uniforms(scn: &Scenario, seed: u64, trial: u64, uniforms: &mut Vec<f64>) {
+    uniforms.clear();
+    if let Some(c) = &scn.copula {
+        uniforms.resize(c.len(), 0.5);
+        let mut rng = streams::stream_rng(seed, trial, correlation_key());
+        c.uniforms(&mut rng, uniforms);
+    }
+}
+
+/// One per-trial parameter's value in the trial (see the module docs).
+#[inline]
+fn draw<'a, T: Tracer<'a>>(p: &'a Param, at: &TrialDraws<'_>, trace: &mut T) -> f64 {
+    if let Some(u) = p.copula.and_then(|i| at.uniforms.get(i)) {
+        trace.record(|| Draw::Quantile(&p.dist));
+        return p.dist.quantile(*u);
+    }
+    match p.dist {
+        Dist::Fixed(x) => x,
+        _ => {
+            trace.record(|| Draw::Stream(p.key));
+            sample(&p.dist, &mut at.stream(p.key), trace)
+        }
+    }
+}
 
 /// Scenario-level parameters of one trial, common to every strategy.
 #[derive(Debug, Clone, Copy)]
@@ -93,23 +154,23 @@ impl StrategyParams {
     }
 }
 
-/// Draw the shared parameters of one trial, in a fixed order: demand,
-/// churn, expansion, then the scenario's sales team (reps, capacity per rep).
-pub fn draw_shared<R: Rng + ?Sized>(scn: &Scenario, rng: &mut R) -> SharedParams {
-    draw_shared_traced(scn, rng, &mut NoTrace)
+/// Draw the shared parameters of one trial: demand, churn, expansion, the
+/// scenario's sales team (reps, capacity per rep).
+pub fn draw_shared(scn: &Scenario, at: &TrialDraws<'_>) -> SharedParams {
+    draw_shared_traced(scn, at, &mut NoTrace)
 }
 
 /// [`draw_shared`], reporting every draw to `trace`.
 #[doc(hidden)]
-pub fn draw_shared_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+pub fn draw_shared_traced<'a, T: Tracer<'a>>(
     scn: &'a Scenario,
-    rng: &mut R,
+    at: &TrialDraws<'_>,
     trace: &mut T,
 ) -> SharedParams {
-    let demand = sample(&scn.market.demand.dist, rng, trace);
-    let churn = sample(&scn.revenue.churn_monthly.dist, rng, trace);
-    let expansion = sample(&scn.revenue.expansion_monthly.dist, rng, trace);
-    let capacity = scn.sales.as_ref().map(|s| draw_capacity(s, rng, trace));
+    let demand = draw(&scn.market.demand, at, trace);
+    let churn = draw(&scn.revenue.churn_monthly, at, trace);
+    let expansion = draw(&scn.revenue.expansion_monthly, at, trace);
+    let capacity = scn.sales.as_ref().map(|s| draw_capacity(s, at, trace));
     SharedParams {
         demand,
         net_rate: expansion - churn,
@@ -118,37 +179,33 @@ pub fn draw_shared_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
 }
 
 /// `K = floor(reps × mql_capacity_per_rep)` for one trial.
-fn draw_capacity<'a, R: Rng + ?Sized, T: Tracer<'a>>(
-    sales: &'a Sales,
-    rng: &mut R,
-    trace: &mut T,
-) -> u64 {
-    let reps = sample(&sales.reps.dist, rng, trace);
-    let per_rep = sample(&sales.mql_capacity_per_rep.dist, rng, trace);
+fn draw_capacity<'a, T: Tracer<'a>>(sales: &'a Sales, at: &TrialDraws<'_>, trace: &mut T) -> u64 {
+    let reps = draw(&sales.reps, at, trace);
+    let per_rep = draw(&sales.mql_capacity_per_rep, at, trace);
     // both are non-negative: the saturating float-to-int conversion is the
     // floor, and a huge capacity is unlimited in practice
     (reps * per_rep) as u64
 }
 
-/// Draw a strategy's own parameters for one trial into `out` (its channel
-/// buffer is reused), in the order of the module docs.
-pub fn draw_strategy<R: Rng + ?Sized>(
+/// Draw a strategy's parameters for one trial into `out` (its channel
+/// buffer is reused).
+pub fn draw_strategy(
     scn: &Scenario,
     strategy: &Strategy,
     shared: &SharedParams,
-    rng: &mut R,
+    at: &TrialDraws<'_>,
     out: &mut StrategyParams,
 ) {
-    draw_strategy_traced(scn, strategy, shared, rng, out, &mut NoTrace);
+    draw_strategy_traced(scn, strategy, shared, at, out, &mut NoTrace);
 }
 
 /// [`draw_strategy`], reporting every draw to `trace`.
 #[doc(hidden)]
-pub fn draw_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
+pub fn draw_strategy_traced<'a, T: Tracer<'a>>(
     scn: &'a Scenario,
     strategy: &'a Strategy,
     shared: &SharedParams,
-    rng: &mut R,
+    at: &TrialDraws<'_>,
     out: &mut StrategyParams,
     trace: &mut T,
 ) {
@@ -156,33 +213,30 @@ pub fn draw_strategy_traced<'a, R: Rng + ?Sized, T: Tracer<'a>>(
     let pipeline = scn.funnel.pipeline;
     trace.record(|| Draw::Strategy);
     out.capacity = match &strategy.sales {
-        Some(s) => Some(draw_capacity(s, rng, trace)),
+        Some(s) => Some(draw_capacity(s, at, trace)),
         None => shared.capacity,
     };
-    out.fixed_cost = sample(&strategy.fixed_cost_per_month.dist, rng, trace);
+    out.fixed_cost = draw(&strategy.fixed_cost_per_month, at, trace);
 
     out.channels
         .resize_with(strategy.channels.len(), ChannelParams::default);
     for (ch, d) in strategy.channels.iter().zip(out.channels.iter_mut()) {
         let (volume, leads_based) = match &ch.volume {
-            Volume::Leads(p) => (sample(&p.dist, rng, trace), true),
-            Volume::Spend(p) => (sample(&p.dist, rng, trace), false),
+            Volume::Leads(p) => (draw(p, at, trace), true),
+            Volume::Spend(p) => (draw(p, at, trace), false),
         };
-        let cpl = sample(&ch.cost_per_lead.dist, rng, trace);
+        let cpl = draw(&ch.cost_per_lead, at, trace);
         d.leads_based = leads_based;
         d.cost_per_lead = cpl;
         let mean_volume = if leads_based { volume } else { volume / cpl };
         d.base_lambda = mean_volume * shared.demand;
         d.spend = if leads_based { 0.0 } else { volume };
-        let dispersion = ch
-            .volume_dispersion
-            .as_ref()
-            .map(|p| sample(&p.dist, rng, trace));
+        let dispersion = ch.volume_dispersion.as_ref().map(|p| draw(p, at, trace));
         d.leads = LeadSampler::new(dispersion);
         // conversion[i] leads into stage i + 1
         let (mut pre, mut post, mut win) = (1.0, 1.0, 1.0);
         for (i, p) in ch.conversion.iter().enumerate() {
-            let x = sample(&p.dist, rng, trace);
+            let x = draw(p, at, trace);
             let stage = i + 1;
             if stage <= handoff {
                 pre *= x;

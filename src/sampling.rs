@@ -32,6 +32,7 @@
 //! nmath), which stays accurate to ~1e-14 relative for any size of count;
 //! a naive `ln n!` difference would lose all precision for large counts.
 
+pub mod streams;
 pub mod ziggurat;
 
 use rand::{Rng, RngExt};

@@ -9,17 +9,21 @@
 
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
+
 pub mod overrides;
 mod raw;
 
 use crate::calendar::{self, MAX_HORIZON};
+use crate::copula::{self, Copula};
 use crate::dist::{self, Dist, Domain};
 use crate::error::{FieldError, ScenarioError};
 use crate::metrics::Metric;
+use crate::sampling::streams;
 
 pub use raw::{
-    RawChannel, RawFunnel, RawMarket, RawParam, RawRevenue, RawSales, RawScenario, RawStrategy,
-    parse_raw, raw_from_table,
+    RawChannel, RawCorrelation, RawFunnel, RawMarket, RawParam, RawRevenue, RawSales, RawScenario,
+    RawStrategy, parse_raw, raw_from_table,
 };
 
 /// Defaults for fields the scenario may leave out (documented in the README).
@@ -39,16 +43,32 @@ pub struct Param {
     pub written: String,
     pub domain: Domain,
     pub dist: Dist,
+    /// Key of the sub-stream its per-trial draw comes from: a hash of
+    /// `path`, so a parameter draws the same numbers whatever else the
+    /// scenario holds, and a shared channel's field (path
+    /// `channel.NAME.field`) the same in every strategy that inherits it.
+    pub key: u64,
+    /// Index of the parameter in the scenario's Gaussian copula, when a
+    /// `[[correlation]]` names it: its draw is then the inverse CDF at the
+    /// copula's uniform.
+    pub copula: Option<usize>,
 }
 
 impl Param {
-    fn fixed(path: impl Into<String>, x: f64, domain: Domain) -> Param {
+    fn new(path: impl Into<String>, written: String, domain: Domain, dist: Dist) -> Param {
+        let path = path.into();
         Param {
-            path: path.into(),
-            written: format!("{x}"),
+            key: streams::key("param", &path),
+            path,
+            written,
             domain,
-            dist: Dist::Fixed(x),
+            dist,
+            copula: None,
         }
+    }
+
+    fn fixed(path: impl Into<String>, x: f64, domain: Domain) -> Param {
+        Param::new(path, format!("{x}"), domain, Dist::Fixed(x))
     }
 }
 
@@ -93,6 +113,16 @@ pub enum Volume {
 #[derive(Debug, Clone)]
 pub struct Channel {
     pub name: String,
+    /// The shared channel (`[channel.NAME]`) it buys, if any.
+    pub shared: Option<String>,
+    /// What its monthly counts and deals are keyed by: `channel.NAME` for
+    /// a shared channel (`channel.NAME#k` for the k-th further use of it in
+    /// the same strategy), `strategy.S.channel[i]` for a strategy's own.
+    pub stream: String,
+    /// Key of its per-month count streams (leads, opportunities).
+    pub counts_key: u64,
+    /// Key of its per-month deal streams (one per cohort).
+    pub deals_key: u64,
     pub volume: Volume,
     pub cost_per_lead: Param,
     /// Negative-binomial dispersion `k` (variance λ + λ²/k); `None` = Poisson.
@@ -113,6 +143,18 @@ pub struct Strategy {
     /// Strategy-specific sales team, overriding the scenario's.
     pub sales: Option<Sales>,
     pub channels: Vec<Channel>,
+    /// Key of its per-month capacity-split streams: a hash of its
+    /// channels' streams, so two strategies buying the same shared
+    /// channels share it (and a twin strategy is identical trial by trial).
+    pub capacity_key: u64,
+}
+
+/// A validated `[[correlation]]`: two per-trial parameters (by path) and
+/// their Spearman rank correlation.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    pub between: [String; 2],
+    pub rank: f64,
 }
 
 /// A validated scenario, ready to simulate.
@@ -138,6 +180,15 @@ pub struct Scenario {
     pub sales: Option<Sales>,
     pub funnel: Funnel,
     pub strategies: Vec<Strategy>,
+    /// Names of the shared channels (`[channel.NAME]`), in file order.
+    pub shared_channels: Vec<String>,
+    /// The `[[correlation]]` entries, in file order.
+    pub correlations: Vec<Correlation>,
+    /// Paths of the correlated parameters, in copula order.
+    pub correlated: Vec<String>,
+    /// The Gaussian copula of the correlated parameters (`None` without
+    /// correlations).
+    pub copula: Option<Copula>,
     /// Command-line overrides applied, as given (`--set sales.reps=8`).
     pub overrides: Vec<String>,
 }
@@ -258,7 +309,7 @@ impl Scenario {
             churn_monthly: opt_param(
                 raw.revenue.as_ref().and_then(|r| r.churn_monthly.as_ref()),
                 "revenue.churn_monthly",
-                Domain::Rate,
+                Domain::Probability,
                 0.0,
             )?,
             expansion_monthly: opt_param(
@@ -270,11 +321,24 @@ impl Scenario {
                 0.0,
             )?,
         };
+        net_rate_check(&revenue)?;
         let sales = raw
             .sales
             .as_ref()
             .map(|s| sales(s, "sales", None))
             .transpose()?;
+        let shared = raw.channel.as_ref();
+        if let Some(shared) = shared {
+            for (name, ch) in shared {
+                if ch.use_.is_some() {
+                    return Err(FieldError::new(
+                        format!("channel.{name}.use"),
+                        ch.use_.as_ref().map(|u| format!("{u:?}")),
+                        "a shared channel cannot use another; give its fields here",
+                    ));
+                }
+            }
+        }
 
         let Some(raw_strategies) = raw.strategy.as_ref().filter(|s| !s.is_empty()) else {
             return Err(FieldError::new(
@@ -285,7 +349,7 @@ impl Scenario {
         };
         let mut strategies = Vec::with_capacity(raw_strategies.len());
         for (name, rs) in raw_strategies {
-            strategies.push(strategy(name, rs, &funnel, sales.as_ref())?);
+            strategies.push(strategy(name, rs, &funnel, sales.as_ref(), shared)?);
         }
         let baseline = match &raw.baseline {
             None => 0,
@@ -308,7 +372,7 @@ impl Scenario {
                 })?,
         };
 
-        Ok(Scenario {
+        let mut scn = Scenario {
             file: PathBuf::new(),
             name: raw
                 .name
@@ -328,8 +392,16 @@ impl Scenario {
             sales,
             funnel,
             strategies,
+            shared_channels: shared
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+            correlations: Vec::new(),
+            correlated: Vec::new(),
+            copula: None,
             overrides: Vec::new(),
-        })
+        };
+        correlate(&mut scn, raw.correlation.as_deref().unwrap_or_default())?;
+        Ok(scn)
     }
 
     /// Label of month `m`: `YYYY-MM` when `start` is set, else `M1`, `M2`, ...
@@ -365,15 +437,11 @@ pub fn param(raw: &RawParam, path: &str, domain: Domain) -> Result<Param, FieldE
         RawParam::Text(s) => dist::parse(s, domain),
     }
     .map_err(|e| FieldError::new(path, Some(raw.as_written()), e.0))?;
-    Ok(Param {
-        path: path.to_string(),
-        written: match raw {
-            RawParam::Number(x) => format!("{x}"),
-            RawParam::Text(s) => s.clone(),
-        },
-        domain,
-        dist,
-    })
+    let written = match raw {
+        RawParam::Number(x) => format!("{x}"),
+        RawParam::Text(s) => s.clone(),
+    };
+    Ok(Param::new(path, written, domain, dist))
 }
 
 fn opt_param(
@@ -468,6 +536,7 @@ fn strategy(
     raw: &RawStrategy,
     funnel: &Funnel,
     scenario_sales: Option<&Sales>,
+    shared: Option<&IndexMap<String, RawChannel>>,
 ) -> Result<Strategy, FieldError> {
     let prefix = format!("strategy.{name}");
     let deal_size = raw
@@ -496,144 +565,508 @@ fn strategy(
         return Err(FieldError::new(
             format!("{prefix}.channel"),
             None,
-            "the strategy has no channel; add at least one [[strategy.NAME.channel]] with leads_per_month or spend_per_month",
+            "the strategy has no channel; add at least one [[strategy.NAME.channel]] with leads_per_month or spend_per_month (or use = \"NAME\" of a shared [channel.NAME])",
         ));
     }
-    let mut channels = Vec::with_capacity(raw_channels.len());
+    let mut channels: Vec<Channel> = Vec::with_capacity(raw_channels.len());
     for (i, rc) in raw_channels.iter().enumerate() {
-        channels.push(channel(
-            &format!("{prefix}.channel[{i}]"),
+        let path = format!("{prefix}.channel[{i}]");
+        let base = match &rc.use_ {
+            None => None,
+            Some(u) => {
+                let found = shared.and_then(|m| m.get_key_value(u.as_str()));
+                let Some((key, ch)) = found else {
+                    let names: Vec<String> = shared
+                        .map(|m| m.keys().map(|k| format!("{k:?}")).collect())
+                        .unwrap_or_default();
+                    return Err(FieldError::new(
+                        format!("{path}.use"),
+                        Some(format!("{u:?}")),
+                        if names.is_empty() {
+                            "no shared channel has that name; define it at the top level as [channel.NAME]".to_string()
+                        } else {
+                            format!(
+                                "no shared channel has that name; expected one of {}",
+                                names.join(", ")
+                            )
+                        },
+                    ));
+                };
+                Some((key.as_str(), ch))
+            }
+        };
+        let stream = match base {
+            None => path.clone(),
+            Some((key, _)) => {
+                let uses = channels
+                    .iter()
+                    .filter(|c| c.shared.as_deref() == Some(key))
+                    .count();
+                if uses == 0 {
+                    format!("channel.{key}")
+                } else {
+                    format!("channel.{key}#{uses}")
+                }
+            }
+        };
+        let mut ch = channel(
+            &path,
             rc,
+            base,
             funnel,
             deal_size.as_ref(),
             cycle_days.as_ref(),
             &prefix,
-        )?);
+        )?;
+        ch.counts_key = streams::key("counts", &stream);
+        ch.deals_key = streams::key("deals", &stream);
+        ch.stream = stream;
+        channels.push(ch);
     }
+    let composition: Vec<&str> = channels.iter().map(|c| c.stream.as_str()).collect();
     Ok(Strategy {
         name: name.to_string(),
         label: raw.label.clone().unwrap_or_else(|| name.to_string()),
         fixed_cost_per_month,
         sales,
+        capacity_key: streams::key("capacity", &composition.join(",")),
         channels,
     })
 }
 
+/// A strategy's channel at `prefix` (`strategy.S.channel[i]`): its own
+/// fields, and for the fields it leaves out those of the shared channel it
+/// uses (`base`: its name and fields), then (deal size, cycle) its
+/// strategy's. A field taken from the shared channel keeps the shared path
+/// (`channel.NAME.field`), so it draws from the shared stream.
 fn channel(
     prefix: &str,
     raw: &RawChannel,
+    base: Option<(&str, &RawChannel)>,
     funnel: &Funnel,
     deal_size: Option<&Param>,
     cycle_days: Option<&Param>,
     strategy_prefix: &str,
 ) -> Result<Channel, FieldError> {
-    let volume = match (&raw.leads_per_month, &raw.spend_per_month) {
-        (Some(l), None) => Volume::Leads(param(
-            l,
-            &format!("{prefix}.leads_per_month"),
-            Domain::Amount,
-        )?),
-        (None, Some(s)) => Volume::Spend(param(
-            s,
-            &format!("{prefix}.spend_per_month"),
-            Domain::Amount,
-        )?),
-        (Some(_), Some(_)) => {
-            return Err(FieldError::new(
-                prefix,
+    let shared_prefix = base.map(|(name, _)| format!("channel.{name}"));
+    let shared = base.map(|(_, ch)| ch);
+    // a field: the channel's own, else the shared channel's (with its path)
+    let pick = |own: Option<&'_ RawParam>,
+                from_shared: Option<&'_ RawParam>,
+                field: &str|
+     -> Option<(RawParam, String)> {
+        match (own, from_shared, &shared_prefix) {
+            (Some(p), _, _) => Some((p.clone(), format!("{prefix}.{field}"))),
+            (None, Some(p), Some(sp)) => Some((p.clone(), format!("{sp}.{field}"))),
+            _ => None,
+        }
+    };
+    let where_missing = match &shared_prefix {
+        None => String::new(),
+        Some(sp) => format!(" (neither here nor in {sp})"),
+    };
+
+    // leads_per_month / spend_per_month count as one volume field
+    let volume_of = |ch: &RawChannel, at: &str| -> Result<Option<(bool, RawParam)>, FieldError> {
+        match (&ch.leads_per_month, &ch.spend_per_month) {
+            (Some(l), None) => Ok(Some((true, l.clone()))),
+            (None, Some(s)) => Ok(Some((false, s.clone()))),
+            (Some(_), Some(_)) => Err(FieldError::new(
+                at,
                 None,
                 "give either leads_per_month or spend_per_month, not both",
-            ));
+            )),
+            (None, None) => Ok(None),
         }
+    };
+    let own_volume = volume_of(raw, prefix)?;
+    let shared_volume = match (shared, &shared_prefix) {
+        (Some(ch), Some(sp)) => volume_of(ch, sp)?.map(|v| (v, sp.clone())),
+        _ => None,
+    };
+    let (leads_based, volume_raw, volume_prefix) = match (own_volume, shared_volume) {
+        (Some((l, p)), _) => (l, p, prefix.to_string()),
+        (None, Some(((l, p), sp))) => (l, p, sp),
         (None, None) => {
             return Err(FieldError::new(
                 prefix,
                 None,
-                "the channel has no volume; give leads_per_month (cost = leads x cost_per_lead) or spend_per_month (leads = spend / cost_per_lead)",
+                format!(
+                    "the channel has no volume{where_missing}; give leads_per_month (cost = leads x cost_per_lead) or spend_per_month (leads = spend / cost_per_lead)"
+                ),
             ));
         }
+    };
+    let volume = if leads_based {
+        Volume::Leads(param(
+            &volume_raw,
+            &format!("{volume_prefix}.leads_per_month"),
+            Domain::Amount,
+        )?)
+    } else {
+        Volume::Spend(param(
+            &volume_raw,
+            &format!("{volume_prefix}.spend_per_month"),
+            Domain::Amount,
+        )?)
     };
     // A cost per lead that divides a spend must be positive.
-    let cpl_domain = match volume {
-        Volume::Spend(_) => Domain::Positive,
-        Volume::Leads(_) => Domain::Amount,
+    let cpl_domain = if leads_based {
+        Domain::Amount
+    } else {
+        Domain::Positive
     };
-    let cpl_path = format!("{prefix}.cost_per_lead");
-    let cost_per_lead = match &raw.cost_per_lead {
-        Some(p) => param(p, &cpl_path, cpl_domain)?,
+    let cost_per_lead = match pick(
+        raw.cost_per_lead.as_ref(),
+        shared.and_then(|c| c.cost_per_lead.as_ref()),
+        "cost_per_lead",
+    ) {
+        Some((p, path)) => param(&p, &path, cpl_domain)?,
         None => {
             return Err(FieldError::new(
-                cpl_path,
+                format!("{prefix}.cost_per_lead"),
                 None,
-                "missing; every channel needs a cost_per_lead (0 is allowed with leads_per_month)",
+                format!(
+                    "missing{where_missing}; every channel needs a cost_per_lead (0 is allowed with leads_per_month)"
+                ),
             ));
         }
     };
-    let volume_dispersion = raw
-        .volume_dispersion
-        .as_ref()
-        .map(|p| param(p, &format!("{prefix}.volume_dispersion"), Domain::Positive))
-        .transpose()?;
+    let volume_dispersion = pick(
+        raw.volume_dispersion.as_ref(),
+        shared.and_then(|c| c.volume_dispersion.as_ref()),
+        "volume_dispersion",
+    )
+    .map(|(p, path)| param(&p, &path, Domain::Positive))
+    .transpose()?;
 
-    let conv_prefix = format!("{prefix}.conversion");
-    let raw_conv = raw.conversion.as_ref();
-    if let Some(map) = raw_conv {
-        for key in map.keys() {
-            if !funnel.stages[1..].contains(key) {
+    let stages = &funnel.stages[1..];
+    let check_stages = |map: Option<&IndexMap<String, RawParam>>, at: &str| {
+        for key in map.into_iter().flat_map(|m| m.keys()) {
+            if !stages.contains(key) {
                 return Err(FieldError::new(
-                    format!("{conv_prefix}.{key}"),
+                    format!("{at}.conversion.{key}"),
                     None,
                     format!(
                         "not a stage after the first; expected one conversion per stage: {}",
-                        funnel.stages[1..].join(", ")
+                        stages.join(", ")
                     ),
                 ));
             }
         }
+        Ok(())
+    };
+    check_stages(raw.conversion.as_ref(), prefix)?;
+    if let (Some(ch), Some(sp)) = (shared, &shared_prefix) {
+        check_stages(ch.conversion.as_ref(), sp)?;
     }
-    let mut conversion = Vec::with_capacity(funnel.stages.len() - 1);
-    for stage in &funnel.stages[1..] {
-        let path = format!("{conv_prefix}.{stage}");
-        let Some(p) = raw_conv.and_then(|m| m.get(stage)) else {
+    // conversion merges stage by stage
+    let mut conversion = Vec::with_capacity(stages.len());
+    for stage in stages {
+        let field = format!("conversion.{stage}");
+        let Some((p, path)) = pick(
+            raw.conversion.as_ref().and_then(|m| m.get(stage)),
+            shared
+                .and_then(|c| c.conversion.as_ref())
+                .and_then(|m| m.get(stage)),
+            &field,
+        ) else {
             return Err(FieldError::new(
-                path,
+                format!("{prefix}.{field}"),
                 None,
                 format!(
-                    "missing; the channel needs one conversion probability per stage after the first: {}",
-                    funnel.stages[1..].join(", ")
+                    "missing{where_missing}; the channel needs one conversion probability per stage after the first: {}",
+                    stages.join(", ")
                 ),
             ));
         };
-        conversion.push(param(p, &path, Domain::Probability)?);
+        conversion.push(param(&p, &path, Domain::Probability)?);
     }
 
-    let resolve = |own: &Option<RawParam>,
+    // per-deal fields: the channel's own, the shared channel's, the strategy's
+    let resolve = |own: Option<&RawParam>,
+                   from_shared: Option<&RawParam>,
                    inherited: Option<&Param>,
                    field: &str|
      -> Result<Param, FieldError> {
-        match own {
-            Some(p) => param(p, &format!("{prefix}.{field}"), Domain::Amount),
+        match pick(own, from_shared, field) {
+            Some((p, path)) => param(&p, &path, Domain::Amount),
             None => inherited.cloned().ok_or_else(|| {
                 FieldError::new(
                     format!("{strategy_prefix}.{field}"),
                     None,
-                    format!("missing; set {field} on the strategy or on every one of its channels"),
+                    format!(
+                        "missing; set {field} on the strategy or on every one of its channels (or their shared channels)"
+                    ),
                 )
             }),
         }
     };
+    let name = raw
+        .name
+        .clone()
+        .or_else(|| shared.and_then(|c| c.name.clone()))
+        .or_else(|| base.map(|(n, _)| n.to_string()))
+        .unwrap_or_else(|| prefix.rsplit('.').next().unwrap_or(prefix).to_string());
     Ok(Channel {
-        name: raw
-            .name
-            .clone()
-            .unwrap_or_else(|| prefix.rsplit('.').next().unwrap_or(prefix).to_string()),
+        name,
+        shared: base.map(|(n, _)| n.to_string()),
+        stream: String::new(),
+        counts_key: 0,
+        deals_key: 0,
         volume,
         cost_per_lead,
         volume_dispersion,
         conversion,
-        deal_size: resolve(&raw.deal_size, deal_size, "deal_size")?,
-        cycle_days: resolve(&raw.cycle_days, cycle_days, "cycle_days")?,
+        deal_size: resolve(
+            raw.deal_size.as_ref(),
+            shared.and_then(|c| c.deal_size.as_ref()),
+            deal_size,
+            "deal_size",
+        )?,
+        cycle_days: resolve(
+            raw.cycle_days.as_ref(),
+            shared.and_then(|c| c.cycle_days.as_ref()),
+            cycle_days,
+            "cycle_days",
+        )?,
     })
+}
+
+/// `expansion − churn` must stay above −1 (MODEL.md, "Distributions"):
+/// checked at the 10⁻⁹ quantile of expansion and the 1 − 10⁻⁹ quantile of
+/// churn.
+fn net_rate_check(revenue: &Revenue) -> Result<(), FieldError> {
+    const TAIL: f64 = 1e-9;
+    let e = revenue.expansion_monthly.dist.quantile(TAIL);
+    let c = revenue.churn_monthly.dist.quantile(1.0 - TAIL);
+    if !(e - c > -1.0) {
+        return Err(FieldError::new(
+            "revenue",
+            Some(format!(
+                "expansion_monthly = {:?}, churn_monthly = {:?}",
+                revenue.expansion_monthly.written, revenue.churn_monthly.written
+            )),
+            format!(
+                "the net monthly rate expansion - churn must stay above -1 (MRR cannot fall below zero); at the 1e-9 quantile of expansion ({e}) and the 1 - 1e-9 quantile of churn ({c}) it is {}",
+                e - c
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every parameter of a validated scenario with the path a `--set` or a
+/// correlation would name it by (`strategy.S.channel[i].field` for a
+/// strategy's channel, even when the field is inherited — the parameter's
+/// own `path` then says where it comes from).
+fn params_by_access(scn: &Scenario) -> Vec<(String, &Param)> {
+    let mut v: Vec<(String, &Param)> = vec![
+        ("market.demand".into(), &scn.market.demand),
+        ("revenue.churn_monthly".into(), &scn.revenue.churn_monthly),
+        (
+            "revenue.expansion_monthly".into(),
+            &scn.revenue.expansion_monthly,
+        ),
+    ];
+    if let Some(s) = &scn.sales {
+        v.push(("sales.reps".into(), &s.reps));
+        v.push(("sales.mql_capacity_per_rep".into(), &s.mql_capacity_per_rep));
+    }
+    for st in &scn.strategies {
+        let sp = format!("strategy.{}", st.name);
+        v.push((
+            format!("{sp}.fixed_cost_per_month"),
+            &st.fixed_cost_per_month,
+        ));
+        if let Some(s) = &st.sales {
+            v.push((format!("{sp}.sales.reps"), &s.reps));
+            v.push((
+                format!("{sp}.sales.mql_capacity_per_rep"),
+                &s.mql_capacity_per_rep,
+            ));
+        }
+        for (i, ch) in st.channels.iter().enumerate() {
+            let cp = format!("{sp}.channel[{i}]");
+            match &ch.volume {
+                Volume::Leads(p) => v.push((format!("{cp}.leads_per_month"), p)),
+                Volume::Spend(p) => v.push((format!("{cp}.spend_per_month"), p)),
+            }
+            v.push((format!("{cp}.cost_per_lead"), &ch.cost_per_lead));
+            if let Some(p) = &ch.volume_dispersion {
+                v.push((format!("{cp}.volume_dispersion"), p));
+            }
+            for (stage, p) in scn.funnel.stages[1..].iter().zip(&ch.conversion) {
+                v.push((format!("{cp}.conversion.{stage}"), p));
+            }
+            v.push((format!("{cp}.deal_size"), &ch.deal_size));
+            v.push((format!("{cp}.cycle_days"), &ch.cycle_days));
+        }
+    }
+    v
+}
+
+/// Resolve the `[[correlation]]` entries, build the copula and mark the
+/// correlated parameters (MODEL.md, "Rank correlation between per-trial
+/// parameters").
+fn correlate(scn: &mut Scenario, raw: &[RawCorrelation]) -> Result<(), FieldError> {
+    if raw.is_empty() {
+        return Ok(());
+    }
+    let mut correlated: Vec<String> = Vec::new();
+    let mut pairs = Vec::with_capacity(raw.len());
+    let mut correlations = Vec::with_capacity(raw.len());
+    {
+        let params = params_by_access(scn);
+        for (i, c) in raw.iter().enumerate() {
+            let at = format!("correlation[{i}]");
+            let [a, b] = c.between.as_slice() else {
+                return Err(FieldError::new(
+                    format!("{at}.between"),
+                    Some(format!("{} paths", c.between.len())),
+                    "expected exactly two parameter paths, e.g. between = [\"market.demand\", \"strategy.volume.channel[0].conversion.mql\"]",
+                ));
+            };
+            if !(c.rank.is_finite() && c.rank.abs() < 1.0) {
+                return Err(FieldError::new(
+                    format!("{at}.rank"),
+                    Some(format!("{}", c.rank)),
+                    "expected a Spearman rank correlation strictly between -1 and 1",
+                ));
+            }
+            let mut idx = [0usize; 2];
+            for (j, path) in [a, b].into_iter().enumerate() {
+                let p = resolve_correlated(&params, path, &format!("{at}.between[{j}]"))?;
+                idx[j] = match correlated.iter().position(|q| q == &p.path) {
+                    Some(k) => k,
+                    None => {
+                        correlated.push(p.path.clone());
+                        correlated.len() - 1
+                    }
+                };
+            }
+            pairs.push(copula::Pair {
+                a: idx[0],
+                b: idx[1],
+                rank: c.rank,
+            });
+            correlations.push(Correlation {
+                between: [a.clone(), b.clone()],
+                rank: c.rank,
+            });
+        }
+    }
+    let cop = Copula::new(correlated.len(), &pairs).map_err(|e| copula_error(e, &correlations))?;
+    for p in overrides::params_mut(scn) {
+        p.copula = correlated.iter().position(|q| q == &p.path);
+    }
+    scn.correlations = correlations;
+    scn.correlated = correlated;
+    scn.copula = Some(cop);
+    Ok(())
+}
+
+/// The parameter a correlation names by `path` (at `at` in the file).
+fn resolve_correlated<'a>(
+    params: &[(String, &'a Param)],
+    path: &str,
+    at: &str,
+) -> Result<&'a Param, FieldError> {
+    let value = Some(format!("{path:?}"));
+    let found = params
+        .iter()
+        .find(|(access, _)| access == path)
+        .map(|(_, p)| *p)
+        .or_else(|| params.iter().find(|(_, p)| p.path == path).map(|(_, p)| *p));
+    let Some(p) = found else {
+        let mut valid: Vec<String> = Vec::new();
+        for (access, p) in params {
+            if !is_per_deal(access) && !p.dist.is_fixed() {
+                for q in [access, &p.path] {
+                    if !valid.contains(q) {
+                        valid.push(q.clone());
+                    }
+                }
+            }
+        }
+        let near = overrides::nearest(path, &valid, 5);
+        return Err(FieldError::new(
+            at,
+            value,
+            format!(
+                "no such parameter; the parameters that can be correlated (per-trial distributions) nearest to it: {}",
+                near.join(", ")
+            ),
+        ));
+    };
+    if is_per_deal(path) {
+        return Err(FieldError::new(
+            at,
+            value,
+            "deal_size and cycle_days are drawn per deal, not per trial, and cannot be correlated; only per-trial parameters can",
+        ));
+    }
+    if p.path != path {
+        return Err(FieldError::new(
+            at,
+            value,
+            format!(
+                "this parameter is inherited from {0}; name it by that path: between = [..., \"{0}\"] (the same unknown in every strategy that uses it)",
+                p.path
+            ),
+        ));
+    }
+    if p.dist.is_fixed() {
+        return Err(FieldError::new(
+            at,
+            value,
+            format!(
+                "this parameter is a fixed number ({}); only parameters given as distributions can be correlated",
+                p.written
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+fn is_per_deal(path: &str) -> bool {
+    path.ends_with(".deal_size") || path.ends_with(".cycle_days")
+}
+
+fn copula_error(e: copula::CopulaError, cs: &[Correlation]) -> FieldError {
+    let entry = |i: usize| {
+        cs.get(i).map_or_else(String::new, |c| {
+            format!(
+                "correlation[{i}] ({}, {}) = {}",
+                c.between[0], c.between[1], c.rank
+            )
+        })
+    };
+    match e {
+        copula::CopulaError::NotPositiveDefinite { pairs } => FieldError::new(
+            "correlation",
+            None,
+            format!(
+                "these rank correlations cannot hold together (the correlation matrix is not positive definite): {}; weaken or remove one of them",
+                pairs
+                    .iter()
+                    .map(|&i| entry(i))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+        copula::CopulaError::Duplicate { pair, first } => FieldError::new(
+            format!("correlation[{pair}]"),
+            None,
+            format!("this pair is already listed as correlation[{first}]; list each pair once"),
+        ),
+        copula::CopulaError::SameVariable { pair } => FieldError::new(
+            format!("correlation[{pair}].between"),
+            None,
+            "the two paths name the same parameter; a correlation needs two different parameters",
+        ),
+        other => FieldError::new("correlation", None, other.to_string()),
+    }
 }
 
 #[cfg(test)]

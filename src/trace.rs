@@ -22,6 +22,11 @@ use crate::sampling::{BinomialP, LeadSampler, multivariate_hypergeometric};
 pub enum Draw<'a> {
     /// A value of a scenario distribution (a per-trial parameter).
     Dist(&'a Dist),
+    /// A per-trial parameter drawn through the copula: its inverse CDF at
+    /// a uniform.
+    Quantile(&'a Dist),
+    /// A sub-stream is seeded (see [`crate::sampling::streams`]).
+    Stream(u64),
     /// One opportunity: its size, its cycle in whole months (up to
     /// `left`), and (when `outcome`) the uniform that decides whether it is
     /// won.
@@ -93,10 +98,16 @@ pub fn replay<R: Rng + ?Sized>(
     scratch: &mut ReplayScratch,
     rng: &mut R,
 ) -> f64 {
-    let mut acc = 0.0;
+    let mut acc = 0.0f64;
     for d in draws {
         acc += match d {
             Draw::Dist(dist) => dist.sample(rng),
+            Draw::Quantile(dist) => dist.quantile(rng.random::<f64>().max(f64::MIN_POSITIVE)),
+            Draw::Stream(key) => {
+                // the seeding cost of a sub-stream: build one and use it once
+                let mut s = crate::sampling::streams::stream(acc.to_bits(), *key);
+                (s.next_u64() >> 63) as f64
+            }
             Draw::Deal {
                 size,
                 cycle,

@@ -6,7 +6,8 @@
 use rand_distr::{Beta, Gamma};
 
 use super::fit::{Z90, Z95, fit_beta_90};
-use super::{Dist, DistError, Domain, MonthTable, Truncation, err, fixed, normal_cdf};
+use super::normal::NormalWindow;
+use super::{Dist, DistError, Domain, MonthTable, err, fixed};
 
 const FORMS: &str = "a number, \"A to B\", uniform(min=, max=), triangular(min=, mode=, max=), pert(min=, mode=, max=), normal(mean=, sd=), lognormal(median=, p90=) / (mu=, sigma=) / (mean=, sd=), gamma(mean=, sd=) / (shape=, scale=), beta(alpha=, beta=) / (mean=, n=)";
 
@@ -179,29 +180,42 @@ fn normal(mean: f64, sd: f64, domain: Domain) -> Result<Dist, DistError> {
     if !(sd > 0.0 && sd.is_finite() && mean.is_finite()) {
         return err("normal needs a finite mean and sd > 0");
     }
-    let truncate = match domain {
-        Domain::Probability | Domain::Rate => {
-            return err(format!(
-                "a normal distribution is unbounded, but this parameter must be {}; {}",
-                domain.describe(),
-                domain.what_to_use()
-            ));
-        }
-        Domain::Amount => Truncation::AtZero,
-        Domain::Positive => Truncation::AboveZero,
-    };
-    // Truncation redraws: refuse a distribution that almost never lands in
-    // the domain (it would loop for a very long time).
-    if normal_cdf(mean / sd) < 1e-6 {
+    // truncated to the domain (MODEL.md); what is sampled must still
+    // resemble what was written: at least half of the mass inside
+    let (lo, hi) = domain.bounds();
+    let window = NormalWindow::new(mean, sd, lo, hi);
+    let mass = window.mass();
+    if !(mass >= 0.5) {
+        let pct = 100.0 * mass;
+        let inside = if pct >= 0.01 {
+            // enough digits not to print 50.00% for a mass just below half
+            let digits = if pct > 49.99 { 5 } else { 2 };
+            format!("{pct:.digits$}%")
+        } else {
+            "less than 0.01%".to_string()
+        };
+        let instead = match domain {
+            Domain::Amount | Domain::Positive => {
+                "use a lognormal or gamma, e.g. lognormal(mean=, sd=) or gamma(mean=, sd=), for a skewed non-negative quantity"
+            }
+            Domain::Probability => {
+                "use a beta, e.g. beta(mean=, n=) or \"A to B\" with 0 < A < B < 1, for a probability"
+            }
+            Domain::Rate => {
+                "use \"A to B\" with -1 < A < B < 1, a beta (beta(mean=, n=)) for a rate in (0, 1), or uniform/triangular/pert inside the range"
+            }
+        };
         return err(format!(
-            "normal(mean={mean}, sd={sd}) is almost entirely below 0; expected {}",
+            "normal(mean={mean}, sd={sd}) is truncated to the parameter's domain ({}), but only {inside} of its mass is inside (at least half is required); {instead}",
             domain.describe()
         ));
     }
     Ok(Dist::Normal {
         mean,
         sd,
-        truncate,
+        lo,
+        hi,
+        window,
         months: MonthTable::default(),
     })
 }
@@ -303,7 +317,7 @@ fn interval90(a: f64, b: f64, domain: Domain) -> Result<Dist, DistError> {
             let sigma = (b.ln() - a.ln()) / (2.0 * Z95);
             lognormal(mu, sigma, domain)
         }
-        Domain::Probability | Domain::Rate => {
+        Domain::Probability => {
             if !(a > 0.0 && b > a && b < 1.0) {
                 return err(format!(
                     "\"A to B\" is a 90% interval fitted as a beta here; it needs 0 < A < B < 1 (got {a} to {b})"
@@ -311,6 +325,14 @@ fn interval90(a: f64, b: f64, domain: Domain) -> Result<Dist, DistError> {
             }
             let (alpha, beta_) = fit_beta_90(a, b)?;
             beta(alpha, beta_, domain)
+        }
+        Domain::Rate => {
+            if !(a > -1.0 && b > a && b < 1.0) {
+                return err(format!(
+                    "\"A to B\" on a monthly rate is a 90% interval fitted as a normal with P5 = A and P95 = B, truncated to (-1, 1); it needs -1 < A < B < 1 (got {a} to {b})"
+                ));
+            }
+            normal(0.5 * (a + b), (b - a) / (2.0 * Z95), domain)
         }
     }
 }

@@ -5,12 +5,10 @@
 use std::sync::{Arc, OnceLock};
 
 use rand::Rng;
-use statrs::function::beta::checked_beta_reg;
-use statrs::function::gamma::checked_gamma_lr;
 
 use crate::calendar::{DAYS_PER_MONTH, MAX_HORIZON};
 
-use super::{Dist, Truncation, normal_cdf};
+use super::Dist;
 
 /// The law of `floor(x / DAYS_PER_MONTH)` of a distribution, built on first
 /// use (see [`Dist::sample_months`]); `None` inside when it cannot be
@@ -117,57 +115,16 @@ impl MonthLaw {
 /// reaches 1 or [`MAX_HORIZON`] entries; `None` when a CDF evaluation
 /// fails or is not a non-decreasing probability.
 pub(super) fn month_cdf(d: &Dist) -> Option<Box<[f64]>> {
-    // P(x < t), continuous, so P(x <= t) alike
+    // P(x < t), continuous, so P(x <= t) alike; only the forms that are
+    // sampled through a table
+    if !matches!(
+        d,
+        Dist::ScaledBeta { .. } | Dist::Normal { .. } | Dist::LogNormal { .. } | Dist::Gamma { .. }
+    ) {
+        return None;
+    }
     let cdf = |t: f64| -> Option<f64> {
-        let c = match d {
-            Dist::ScaledBeta {
-                min,
-                range,
-                alpha,
-                beta,
-                ..
-            } => {
-                let y = (t - min) / range;
-                if y <= 0.0 {
-                    0.0
-                } else if y >= 1.0 {
-                    1.0
-                } else {
-                    checked_beta_reg(*alpha, *beta, y).ok()?
-                }
-            }
-            Dist::Normal {
-                mean, sd, truncate, ..
-            } => {
-                let phi = normal_cdf((t - mean) / sd);
-                match truncate {
-                    Truncation::None => phi,
-                    Truncation::AtZero | Truncation::AboveZero => {
-                        if t <= 0.0 {
-                            0.0
-                        } else {
-                            let below = normal_cdf(-mean / sd);
-                            (phi - below) / (1.0 - below)
-                        }
-                    }
-                }
-            }
-            Dist::LogNormal { mu, sigma, .. } => {
-                if t <= 0.0 {
-                    0.0
-                } else {
-                    normal_cdf((t.ln() - mu) / sigma)
-                }
-            }
-            Dist::Gamma { shape, scale, .. } => {
-                if t <= 0.0 {
-                    0.0
-                } else {
-                    checked_gamma_lr(*shape, t / scale).ok()?
-                }
-            }
-            _ => return None,
-        };
+        let c = d.cdf(t);
         (0.0..=1.0).contains(&c).then_some(c)
     };
     let mut table = Vec::new();

@@ -9,37 +9,37 @@
 use rand::Rng;
 
 use crate::dist::Dist;
-use crate::params::StrategyParams;
+use crate::params::{StrategyParams, TrialDraws};
 use crate::sampling::exp;
+use crate::sampling::streams::{StreamRng, month_key};
 use crate::sampling::ziggurat::standard_normal_by_value;
 use crate::scenario::Strategy;
 use crate::trace::{self, Draw, Tracer};
 
 /// The opportunities of month `m` (of a horizon of `h` months) per channel,
-/// from the `worked` handoff members, and their deals. Returns the
-/// month's opportunities.
-#[allow(clippy::too_many_arguments)]
+/// from the `worked` handoff members (drawn from each channel's `counts`
+/// stream of the month), and their deals (from the channel's deal stream
+/// of the month). Returns the month's opportunities.
 #[inline(always)]
-pub(super) fn month<'a, R: Rng + Clone, T: Tracer<'a>>(
+pub(super) fn month<'a, T: Tracer<'a>>(
     strategy: &'a Strategy,
     params: &StrategyParams,
-    worked: &[u64],
-    m: usize,
-    h: usize,
+    (worked, counts): (&[u64], &mut [StreamRng]),
+    (at, m, h): (&TrialDraws<'_>, usize, usize),
     (won_by_month, bookings_by_month): (&mut [f64], &mut [f64]),
     sums: &mut DealSums,
-    rng: &mut R,
     trace: &mut T,
 ) -> u64 {
     // months left after this one: a deal closing `months` after m
     // closes within the horizon iff months < left
     let left = (h - m) as u64;
     let mut opps = 0u64;
-    for (c, ((ch, d), &worked)) in strategy
+    for (c, (((ch, d), &worked), rng)) in strategy
         .channels
         .iter()
         .zip(&params.channels)
         .zip(worked)
+        .zip(counts.iter_mut())
         .enumerate()
     {
         trace.record(|| Draw::Binomial {
@@ -48,11 +48,17 @@ pub(super) fn month<'a, R: Rng + Clone, T: Tracer<'a>>(
         });
         let x = d.to_pipeline.sample(worked, rng);
         opps = opps.saturating_add(x);
+        if x == 0 {
+            continue;
+        }
+        let key = month_key(ch.deals_key, m);
+        trace.record(|| Draw::Stream(key));
+        let mut rng = at.stream(key);
         // the months m..h: a deal closing `months` after m lands at
         // index `months` (when months < left = h − m, their length)
         let tails = (&mut won_by_month[m..h], &mut bookings_by_month[m..h]);
         let dists = (&ch.deal_size.dist, &ch.cycle_days.dist);
-        deals(x, dists, d.p_win, left, tails, sums, rng, trace);
+        deals(x, dists, d.p_win, left, tails, sums, &mut rng, trace);
     }
     opps
 }
@@ -72,9 +78,8 @@ pub(super) struct DealSums {
 /// pipeline.
 ///
 /// The common case — lognormal sizes, cycles with a month law — runs on a
-/// local copy of the generator, whose state then stays in registers (on
-/// the caller's generator, whose address other samplers take, every draw
-/// would load and store it), with the same draws as the general loop.
+/// local copy of the generator, whose state then stays in registers, with
+/// the same draws as the general loop.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn deals<'a, R: Rng + Clone, T: Tracer<'a>>(

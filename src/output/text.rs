@@ -14,7 +14,7 @@ use crate::experiment::{
     Axis, Batch, Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers,
 };
 use crate::metrics::Metric;
-use crate::scenario::{Param, Scenario, Volume};
+use crate::scenario::{Channel, Param, Scenario, Volume};
 use crate::stats::Proportion;
 
 /// Metrics shown in the terminal report, in order.
@@ -229,13 +229,14 @@ pub fn render_whatif(w: &WhatIf) -> String {
         let _ = writeln!(o, "\n{name}");
         let _ = writeln!(
             o,
-            "  {:<18} {:>14} {:>14} {:>38} {:>8}   {:>24}",
+            "  {:<18} {:>14} {:>14} {:>38} {:>8}   {:>24} {:>9}",
             "metric",
             "plan",
             "changed",
             format!("change [{ci} CI]"),
             "change",
-            format!("P(better) [{ci} CI]")
+            format!("P(better) [{ci} CI]"),
+            "P(worse)"
         );
         for m in KEY_METRICS {
             let Some(r) = w.rows.iter().find(|r| r.strategy == s && r.metric == m) else {
@@ -245,7 +246,7 @@ pub fn render_whatif(w: &WhatIf) -> String {
             let pct_change = r.change_pct();
             let _ = writeln!(
                 o,
-                "  {:<18} {:>14} {:>14} {:>38} {:>8}   {:>24}",
+                "  {:<18} {:>14} {:>14} {:>38} {:>8}   {:>24} {:>9}",
                 m.name(),
                 fmt_value(m, r.plan_mean),
                 fmt_value(m, r.changed_mean),
@@ -263,7 +264,8 @@ pub fn render_whatif(w: &WhatIf) -> String {
                 } else {
                     "n/a".to_string()
                 },
-                prop(&r.p_better)
+                prop(&r.p_better),
+                pct(r.p_worse.p)
             );
         }
         let unchanged = w
@@ -532,26 +534,34 @@ pub fn describe(scn: &Scenario) -> String {
             thousands_or_small(*t)
         );
     }
-    // Uncertain parameters, grouped by owner: shared ones by full path, a
-    // strategy's own ones relative to `strategy.NAME.` (a strategy's sales
-    // field inherited from `[sales]` keeps its shared path and is not
-    // repeated).
-    let uncertain = |params: &[&Param], prefix: &str| -> Vec<String> {
-        params
-            .iter()
-            .filter(|p| !p.dist.is_fixed())
-            .filter_map(|p| p.path.strip_prefix(prefix).map(str::to_string))
-            .collect()
-    };
-    let mut shared: Vec<&Param> = vec![
+    // Uncertain parameters, grouped by owner: the scenario's (market,
+    // revenue, [sales]) and each shared channel's by full path — drawn once
+    // per trial, the same in every strategy that uses them — and a
+    // strategy's own relative to `strategy.NAME.` (a field a strategy
+    // inherits keeps its shared path and is listed with its owner).
+    let mut scenario_level: Vec<&Param> = vec![
         &scn.market.demand,
         &scn.revenue.churn_monthly,
         &scn.revenue.expansion_monthly,
     ];
     if let Some(s) = &scn.sales {
-        shared.extend([&s.reps, &s.mql_capacity_per_rep]);
+        scenario_level.extend([&s.reps, &s.mql_capacity_per_rep]);
     }
-    let mut groups = vec![("shared".to_string(), uncertain(&shared, ""))];
+    let mut shared_channels: Vec<(String, Vec<String>, Vec<String>)> = scn
+        .shared_channels
+        .iter()
+        .map(|n| (n.clone(), Vec::new(), Vec::new()))
+        .collect();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    let push_unique = |v: &mut Vec<String>, x: String| {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    };
+    let mut shared_items: Vec<String> = Vec::new();
+    for p in scenario_level.iter().filter(|p| !p.dist.is_fixed()) {
+        push_unique(&mut shared_items, p.path.clone());
+    }
     for (i, st) in scn.strategies.iter().enumerate() {
         let tag = if i == scn.baseline { " (baseline)" } else { "" };
         let _ = writeln!(o, "  strategy {}{tag}: {}", st.name, st.label);
@@ -570,6 +580,12 @@ pub fn describe(scn: &Scenario) -> String {
                 describe_param(&st.fixed_cost_per_month)
             );
         }
+        let owner = format!("strategy.{}", st.name);
+        let mut own_items: Vec<String> = Vec::new();
+        let mut own: Vec<&Param> = vec![&st.fixed_cost_per_month];
+        if let Some(s) = &st.sales {
+            own.extend([&s.reps, &s.mql_capacity_per_rep]);
+        }
         for ch in &st.channels {
             let volume = match &ch.volume {
                 Volume::Leads(p) => format!("{} leads/month", describe_param(p)),
@@ -580,9 +596,13 @@ pub fn describe(scn: &Scenario) -> String {
             } else {
                 ""
             };
+            let uses = match &ch.shared {
+                Some(n) => format!(" (uses shared channel.{n})"),
+                None => String::new(),
+            };
             let _ = writeln!(
                 o,
-                "    channel {}: {volume}{mix}, cost per lead {}",
+                "    channel {}{uses}: {volume}{mix}, cost per lead {}",
                 ch.name,
                 describe_param(&ch.cost_per_lead)
             );
@@ -598,34 +618,120 @@ pub fn describe(scn: &Scenario) -> String {
                 describe_param(&ch.deal_size),
                 describe_param(&ch.cycle_days)
             );
+            if let Some(n) = &ch.shared {
+                let prefix = format!("channel.{n}.");
+                let mut from_shared = Vec::new();
+                let mut local = Vec::new();
+                for p in channel_params(ch) {
+                    match p.path.strip_prefix(&prefix) {
+                        Some(field) => from_shared.push(field.to_string()),
+                        None => local.push(match p.path.split_once("].") {
+                            Some((_, field)) => field.to_string(),
+                            None => format!(
+                                "{} (the strategy's)",
+                                p.path.rsplit('.').next().unwrap_or(&p.path)
+                            ),
+                        }),
+                    }
+                }
+                let _ = writeln!(
+                    o,
+                    "      from channel.{n}: {}; its own: {}",
+                    list_or_none(&from_shared),
+                    list_or_none(&local)
+                );
+                if let Some(entry) = shared_channels.iter_mut().find(|(name, _, _)| name == n) {
+                    push_unique(&mut entry.1, st.name.clone());
+                }
+            }
+            own.extend(channel_params(ch).filter(|p| !is_per_deal(p)));
         }
-        let mut own: Vec<&Param> = vec![&st.fixed_cost_per_month];
-        if let Some(s) = &st.sales {
-            own.extend([&s.reps, &s.mql_capacity_per_rep]);
+        for p in own.iter().filter(|p| !p.dist.is_fixed()) {
+            if let Some(rel) = p.path.strip_prefix(&format!("{owner}.")) {
+                push_unique(&mut own_items, rel.to_string());
+            } else if let Some(entry) = shared_channels
+                .iter_mut()
+                .find(|(name, _, _)| p.path.starts_with(&format!("channel.{name}.")))
+            {
+                push_unique(&mut entry.2, p.path.clone());
+            } else {
+                push_unique(&mut shared_items, p.path.clone());
+            }
         }
-        for ch in &st.channels {
-            own.push(match &ch.volume {
-                Volume::Leads(p) | Volume::Spend(p) => p,
-            });
-            own.push(&ch.cost_per_lead);
-            own.extend(&ch.volume_dispersion);
-            own.extend(ch.conversion.iter());
-        }
-        let owner = format!("strategy.{}", st.name);
-        let items = uncertain(&own, &format!("{owner}."));
-        groups.push((owner, items));
+        groups.push((format!("{owner} (its own)"), own_items));
     }
-    groups.retain(|(_, items)| !items.is_empty());
-    let count: usize = groups.iter().map(|(_, items)| items.len()).sum();
+    let mut all = vec![(
+        "scenario (shared by every strategy)".to_string(),
+        shared_items,
+    )];
+    for (name, users, items) in shared_channels {
+        let by = if users.is_empty() {
+            "used by no strategy".to_string()
+        } else {
+            format!("shared by {}", users.join(", "))
+        };
+        let rel = items
+            .iter()
+            .map(|p| {
+                p.strip_prefix(&format!("channel.{name}."))
+                    .unwrap_or(p)
+                    .to_string()
+            })
+            .collect();
+        all.push((format!("channel.{name} ({by})"), rel));
+    }
+    all.extend(groups);
+    all.retain(|(_, items)| !items.is_empty());
+    let count: usize = all.iter().map(|(_, items)| items.len()).sum();
     let _ = writeln!(o, "  uncertain per trial ({count} parameters):");
-    if groups.is_empty() {
+    if all.is_empty() {
         let _ = writeln!(o, "    nothing: every parameter is fixed");
     }
-    for (owner, items) in groups {
+    for (owner, items) in all {
         let _ = writeln!(o, "    {owner}: {}", items.join(", "));
+    }
+    if !scn.correlations.is_empty() {
+        let _ = writeln!(
+            o,
+            "  rank correlations (Gaussian copula; unlisted pairs independent):"
+        );
+        for c in &scn.correlations {
+            let _ = writeln!(
+                o,
+                "    {} ~ {}: {}",
+                c.between[0],
+                c.between[1],
+                thousands_or_small(c.rank)
+            );
+        }
     }
     let _ = writeln!(o, "  drawn per deal: deal_size, cycle_days, outcome");
     o
+}
+
+/// A channel's parameters: volume, cost per lead, dispersion, conversions,
+/// deal size and cycle.
+fn channel_params(ch: &Channel) -> impl Iterator<Item = &Param> {
+    let volume = match &ch.volume {
+        Volume::Leads(p) | Volume::Spend(p) => p,
+    };
+    [volume, &ch.cost_per_lead]
+        .into_iter()
+        .chain(&ch.volume_dispersion)
+        .chain(&ch.conversion)
+        .chain([&ch.deal_size, &ch.cycle_days])
+}
+
+fn is_per_deal(p: &Param) -> bool {
+    p.path.ends_with(".deal_size") || p.path.ends_with(".cycle_days")
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// The line `run --precision` adds to the report.

@@ -255,6 +255,22 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
+    const CHANNEL_FIELDS: [&str; 7] = [
+        "name",
+        "leads_per_month",
+        "spend_per_month",
+        "cost_per_lead",
+        "volume_dispersion",
+        "deal_size",
+        "cycle_days",
+    ];
+    if let Some(Value::Table(shared)) = doc.get("channel") {
+        for name in shared.keys() {
+            let c = format!("channel.{name}");
+            out.extend(CHANNEL_FIELDS.iter().map(|f| format!("{c}.{f}")));
+            out.extend(stages.iter().map(|s| format!("{c}.conversion.{s}")));
+        }
+    }
     if let Some(Value::Table(strategies)) = doc.get("strategy") {
         for (name, st) in strategies {
             let p = format!("strategy.{name}");
@@ -271,17 +287,12 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
             let channels = st.get("channel").and_then(Value::as_array);
             for i in 0..channels.map_or(0, |c| c.len()) {
                 let c = format!("{p}.channel[{i}]");
-                for f in [
-                    "name",
-                    "leads_per_month",
-                    "spend_per_month",
-                    "cost_per_lead",
-                    "volume_dispersion",
-                    "deal_size",
-                    "cycle_days",
-                ] {
-                    out.push(format!("{c}.{f}"));
-                }
+                out.extend(
+                    CHANNEL_FIELDS
+                        .iter()
+                        .chain(&["use"])
+                        .map(|f| format!("{c}.{f}")),
+                );
                 out.extend(stages.iter().map(|s| format!("{c}.conversion.{s}")));
             }
         }
@@ -409,6 +420,12 @@ fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), Rejected> {
     if found {
         return Ok(());
     }
+    let inherited = inherited_from(scn, &o.path).filter(|f| scalable_paths(scn).contains(f));
+    if let Some(from) = inherited {
+        return Err(Rejected(format!(
+            "this strategy inherits the parameter from {from}; scale {from} (every strategy that uses it), or --set this path to give the strategy a value of its own"
+        )));
+    }
     let valid = scalable_paths(scn);
     let mut msg = no_such_path(&o.path, &valid);
     if o.path.contains(".channel[")
@@ -419,6 +436,18 @@ fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), Rejected> {
         );
     }
     Err(Rejected(msg))
+}
+
+/// Where a strategy's channel field named by `path`
+/// (`strategy.S.channel[i].field`) comes from, when the channel inherits
+/// it from a shared channel.
+fn inherited_from(scn: &Scenario, path: &str) -> Option<String> {
+    let (owner, field) = path.split_once("].")?;
+    let (strategy, index) = owner.strip_prefix("strategy.")?.split_once(".channel[")?;
+    let st = scn.strategies.iter().find(|s| s.name == strategy)?;
+    let ch = st.channels.get(index.parse::<usize>().ok()?)?;
+    let shared = ch.shared.as_ref()?;
+    Some(format!("channel.{shared}.{field}"))
 }
 
 // ------------------------------------------------------------ suggestions

@@ -67,7 +67,22 @@ pub struct RawScenario {
     pub revenue: Option<RawRevenue>,
     pub sales: Option<RawSales>,
     pub funnel: RawFunnel,
+    /// Shared channels, `[channel.NAME]`: one market bought by several
+    /// strategies (MODEL.md, "Shared channels").
+    pub channel: Option<IndexMap<String, RawChannel>>,
     pub strategy: Option<IndexMap<String, RawStrategy>>,
+    /// `[[correlation]]` entries: rank correlations between per-trial
+    /// parameters.
+    pub correlation: Option<Vec<RawCorrelation>>,
+}
+
+/// One `[[correlation]]`: two parameter paths and their Spearman rank
+/// correlation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelation {
+    pub between: Vec<String>,
+    pub rank: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +128,10 @@ pub struct RawStrategy {
 #[serde(deny_unknown_fields)]
 pub struct RawChannel {
     pub name: Option<String>,
+    /// The shared channel (`[channel.NAME]`) this channel buys; its fields
+    /// fill in what this channel leaves out.
+    #[serde(rename = "use")]
+    pub use_: Option<String>,
     pub leads_per_month: Option<RawParam>,
     pub spend_per_month: Option<RawParam>,
     pub cost_per_lead: Option<RawParam>,

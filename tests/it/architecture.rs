@@ -7,12 +7,13 @@
 use std::path::{Path, PathBuf};
 
 /// Top-level modules in dependency order (a module may use any before it).
-const LAYERS: [&str; 15] = [
+const LAYERS: [&str; 16] = [
     "calendar",
     "metrics",
     "stats",
     "sampling",
     "dist",
+    "copula",
     "error",
     "scenario",
     "trace",

@@ -239,9 +239,9 @@ fn bad_cases() -> Vec<BadCase> {
             ..case("syntax-error", "reps = 6", "reps = = 6", &[])
         },
         case(
-            "normal-on-probability",
+            "normal-mostly-outside-probability",
             r#"sql = "beta(mean=0.20, n=150)""#,
-            r#"sql = "normal(mean=0.2, sd=0.05)""#,
+            r#"sql = "normal(mean=-0.05, sd=0.1)""#,
             &[
                 "strategy.volume.channel[1].conversion.sql",
                 "normal",
@@ -267,10 +267,16 @@ fn bad_cases() -> Vec<BadCase> {
             &["strategy.volume.channel[1].conversion.sal"],
         ),
         case(
-            "churn-not-a-rate",
+            "churn-not-a-probability",
             r#"churn_monthly = "beta(mean=0.012, n=400)""#,
-            "churn_monthly = 1.0",
-            &["revenue.churn_monthly"],
+            "churn_monthly = 1.2",
+            &["revenue.churn_monthly", "probability"],
+        ),
+        case(
+            "net-rate-at-minus-one",
+            "churn_monthly = \"beta(mean=0.012, n=400)\"\nexpansion_monthly = 0.004",
+            "churn_monthly = \"0.5 to 0.6\"\nexpansion_monthly = \"uniform(min=-0.5, max=0.1)\"",
+            &["revenue", "expansion - churn", "above -1"],
         ),
         case(
             "unknown-conversion-stage",
@@ -767,8 +773,11 @@ fn validate_describes_a_good_scenario_and_rejects_a_bad_one() {
     let mut paths = Vec::new();
     for line in &block {
         let (owner, items) = line.trim().split_once(": ").expect("owner: items");
+        // "scenario (shared by every strategy)", "channel.NAME (shared by
+        // ...)", "strategy.NAME (its own)"
+        let owner = owner.split(" (").next().unwrap_or(owner);
         for item in items.split(", ") {
-            paths.push(if owner == "shared" {
+            paths.push(if owner == "scenario" {
                 item.to_string()
             } else {
                 format!("{owner}.{item}")

@@ -105,6 +105,78 @@ fn dist_normal_truncated_at_zero() {
     );
 }
 
+/// N(mean, sd) truncated to [lo, hi]: its CDF at `x` and its mean.
+fn truncated_normal(mean: f64, sd: f64, lo: f64, hi: f64) -> (impl Fn(f64) -> f64, f64) {
+    let n = Normal::new(0.0, 1.0).unwrap();
+    let (a, b) = ((lo - mean) / sd, (hi - mean) / sd);
+    let mass = n.cdf(b) - n.cdf(a);
+    let m = mean + sd * (n.pdf(a) - n.pdf(b)) / mass;
+    let cdf = move |x: f64| (n.cdf((x.clamp(lo, hi) - mean) / sd) - n.cdf(a)) / mass;
+    (cdf, m)
+}
+
+/// Guards MODEL.md's normal rule on a probability and on a rate: the law
+/// is the normal truncated to the domain on both sides (the law of
+/// redrawing until inside), sampled exactly. Empirical CDF at three points
+/// and the mean against the truncated law's; every draw inside the domain.
+#[test]
+fn dist_normal_truncated_to_probability_and_rate() {
+    for (t, domain, mean, sd, lo, hi) in [
+        (
+            "normal(mean=0.9, sd=0.2)",
+            Domain::Probability,
+            0.9,
+            0.2,
+            0.0,
+            1.0,
+        ),
+        (
+            "normal(mean=0.05, sd=0.06)",
+            Domain::Probability,
+            0.05,
+            0.06,
+            0.0,
+            1.0,
+        ),
+        (
+            "normal(mean=-0.7, sd=0.4)",
+            Domain::Rate,
+            -0.7,
+            0.4,
+            -1.0,
+            1.0,
+        ),
+    ] {
+        let (_, xs) = sample(t, domain);
+        assert!(
+            xs.iter().all(|x| *x >= lo && *x <= hi),
+            "{t}: a draw left [{lo}, {hi}]"
+        );
+        let (cdf, m) = truncated_normal(mean, sd, lo, hi);
+        assert_mean(&xs, m, t);
+        for q in [mean - sd, mean, mean + 0.5 * sd] {
+            if q > lo && q < hi {
+                assert_ecdf(&xs, q, cdf(q), t);
+            }
+        }
+    }
+}
+
+/// Guards `"A to B"` on `expansion_monthly` (a rate that may be
+/// negative): a normal with P5 = A and P95 = B, truncated to (−1, 1) —
+/// the draws have P5 = A and P95 = B (truncation is negligible here), and
+/// negative values occur.
+#[test]
+fn dist_a_to_b_on_a_rate_is_a_normal() {
+    let t = "-0.01 to 0.02";
+    let (d, xs) = sample(t, Domain::Rate);
+    assert!(matches!(d, Dist::Normal { .. }), "{t}: got {d:?}");
+    assert_ecdf(&xs, -0.01, 0.05, t);
+    assert_ecdf(&xs, 0.02, 0.95, t);
+    assert_mean(&xs, 0.005, t);
+    assert!(xs.iter().any(|x| *x < 0.0));
+}
+
 /// Guards `lognormal(median=, p90=)`: the median and P90 written are the
 /// distribution's P50 and P90 (σ = ln(p90/median)/z(0.9)), and the mean is
 /// exp(μ + σ²/2).
@@ -228,7 +300,7 @@ fn dist_a_to_b_beta() {
     for (t, a, b, domain) in [
         ("0.4 to 0.6", 0.4, 0.6, Domain::Probability),
         ("0.05 to 0.3", 0.05, 0.3, Domain::Probability),
-        ("0.01 to 0.03", 0.01, 0.03, Domain::Rate),
+        ("0.001 to 0.03", 0.001, 0.03, Domain::Probability),
     ] {
         let (d, xs) = sample(t, domain);
         let Dist::ScaledBeta {

@@ -9,6 +9,11 @@
 //!   MODEL.md's closed forms;
 //! - [`coverage`]: the reported CI of the mean, the summary's quantiles and
 //!   the Wilson interval have their nominal coverage;
+//! - [`aligned`]: shared channels and aligned random numbers — a twin
+//!   strategy is identical, a spend what-if leaves the other channels'
+//!   counts and deals alone, a capacity what-if changes no lead count;
+//! - [`correlation`]: the Gaussian copula's achieved rank correlations,
+//!   unchanged marginals, and `[[correlation]]` errors;
 //! - [`determinism`]: common random numbers, stream independence by
 //!   strategy name, and results that do not depend on the thread count (in
 //!   the engine and on the command line);
@@ -34,9 +39,11 @@
 mod common;
 mod laws;
 
+mod aligned;
 mod architecture;
 mod cli;
 mod commands;
+mod correlation;
 mod coverage;
 mod determinism;
 mod grammar;

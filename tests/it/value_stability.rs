@@ -6,7 +6,9 @@
 //! PTRS), the gamma–Poisson lead count and its thinned split, the
 //! hypergeometric and its multivariate form, a cycle's month alias table,
 //! the ziggurat normal (by reference and by value), every distribution
-//! form of the grammar, and the per-trial stream seeding — gives exactly
+//! form of the grammar, the inverse CDFs and the copula's uniforms that
+//! correlated parameters are drawn with, and the sub-stream seeding and
+//! keys — gives exactly
 //! the values below for its seed. Each case pins its first draws and a
 //! 64-bit FNV hash of 20,000 draws, so the rare branches (a ziggurat wedge
 //! or tail, a BTRS exact test, an alias column's cut) are pinned too.
@@ -358,7 +360,7 @@ fn ziggurat_normal_by_value() {
 
 #[test]
 fn every_distribution_form() {
-    let cases: [(&str, Domain, u64, &[f64], u64); 12] = [
+    let cases: [(&str, Domain, u64, &[f64], u64); 15] = [
         (
             "uniform(min=60, max=110)",
             Domain::Positive,
@@ -458,6 +460,48 @@ fn every_distribution_form() {
             0x67dfa35b831823d6,
         ),
         (
+            "normal(mean=0.9, sd=0.2)",
+            Domain::Probability,
+            69,
+            &[
+                0.6053197803127217,
+                0.9046121679000005,
+                0.6081316548022541,
+                0.9942370537290213,
+                0.6001488672048643,
+                0.5968274785330655,
+            ],
+            0xdaf9f2bedabcde14,
+        ),
+        (
+            "normal(mean=-0.7, sd=0.4)",
+            Domain::Rate,
+            70,
+            &[
+                -0.9516566888810893,
+                -0.9614631765392941,
+                -0.6915947917800639,
+                -0.20454734108303524,
+                -0.32898685726940763,
+                -0.8018086693395297,
+            ],
+            0x76bc75ceadbf7863,
+        ),
+        (
+            "-0.01 to 0.02",
+            Domain::Rate,
+            71,
+            &[
+                0.005659335665056988,
+                0.0007062044631177666,
+                -0.0033534662071424406,
+                0.0075324265839268635,
+                0.006605070590919229,
+                0.01705772046625708,
+            ],
+            0xff8786172d216e14,
+        ),
+        (
             "normal(mean=100, sd=30)",
             Domain::Positive,
             68,
@@ -469,7 +513,7 @@ fn every_distribution_form() {
                 105.11984090784493,
                 53.76663651675719,
             ],
-            0xbf1b2b66bf433a00,
+            0x1943c4350349517a,
         ),
         (
             "normal(mean=1, sd=2)",
@@ -477,13 +521,13 @@ fn every_distribution_form() {
             69,
             &[
                 2.442814173312418,
-                1.046121679000005,
-                2.174824003324753,
+                1.8471370313380364,
+                2.719078266458027,
                 4.059318302220327,
-                1.2763920252773415,
-                2.567005920726288,
+                0.11407487854755172,
+                0.9753461431826416,
             ],
-            0xf10cc2fbec783fe5,
+            0x27f0107d980c83ee,
         ),
         (
             "lognormal(median=14000, p90=38000)",
@@ -534,14 +578,82 @@ fn every_distribution_form() {
     }
 }
 
+// ------------------------------------------------- quantiles and copula
+
+/// The inverse CDF of every form (what a correlated parameter is drawn
+/// with) on a grid reaching into both tails, and the copula's uniforms for
+/// a three-parameter correlation, by hash.
+#[test]
+fn quantiles_and_copula_uniforms() {
+    let forms = [
+        ("uniform(min=60, max=110)", Domain::Positive),
+        ("triangular(min=35, mode=45, max=70)", Domain::Amount),
+        ("pert(min=150, mode=200, max=320)", Domain::Amount),
+        ("beta(mean=0.25, n=150)", Domain::Probability),
+        ("0.35 to 0.55", Domain::Probability),
+        ("normal(mean=0.9, sd=0.2)", Domain::Probability),
+        ("-0.01 to 0.02", Domain::Rate),
+        ("normal(mean=1, sd=2)", Domain::Amount),
+        ("lognormal(median=120, p90=180)", Domain::Amount),
+        ("gamma(mean=90, sd=35)", Domain::Amount),
+        ("gamma(shape=0.7, scale=60)", Domain::Amount),
+    ];
+    let grid = [
+        1e-12,
+        1e-9,
+        0.001,
+        0.05,
+        0.25,
+        0.5,
+        0.75,
+        0.95,
+        0.999,
+        1.0 - 1e-9,
+    ];
+    let h = hash(forms.iter().flat_map(|(t, d)| {
+        let d = dist(t, *d);
+        grid.map(|u| d.quantile(u).to_bits())
+    }));
+    assert_eq!(h, 0xaba8_7058_64e9_1d8e, "quantiles changed: now {h:#018x}");
+
+    use pipesim::copula::{Copula, Pair};
+    let c = Copula::new(
+        3,
+        &[
+            Pair {
+                a: 0,
+                b: 1,
+                rank: 0.4,
+            },
+            Pair {
+                a: 1,
+                b: 2,
+                rank: -0.3,
+            },
+        ],
+    )
+    .expect("positive definite");
+    let mut r = StreamRng::seed_from_u64(5);
+    let mut u = [0.0; 3];
+    let h = hash((0..HASHED / 3).flat_map(|_| {
+        c.uniforms(&mut r, &mut u);
+        u.map(f64::to_bits)
+    }));
+    assert_eq!(
+        h, 0x34e1_4209_80ab_fc37,
+        "copula uniforms changed: now {h:#018x}"
+    );
+}
+
 // --------------------------------------------------------------- seeding
 
 #[test]
 fn stream_seeding() {
+    use pipesim::sampling::streams::{key, month_key};
     let keys = [
-        engine::shared_key(),
-        engine::strategy_key("volume"),
-        engine::strategy_key("quality"),
+        key("param", "market.demand"),
+        month_key(key("counts", "channel.search"), 3),
+        month_key(key("deals", "strategy.volume.channel[0]"), 0),
     ];
     let got: Vec<u64> = keys
         .iter()
@@ -549,18 +661,18 @@ fn stream_seeding() {
         .map(|(k, t)| engine::stream_rng(2027, t, k).next_u64())
         .collect();
     let pinned: [u64; 12] = [
-        17581458985071546165,
-        10559363600436435974,
-        3865978047779237648,
-        10232880474245532061,
-        15170591605397479681,
-        1292959923672068378,
-        4269398374891184004,
-        9130849405579324909,
-        9001630969839005435,
-        12046557312540138644,
-        3662366866995351619,
-        14141229553047841830,
+        2630805155164369423,
+        7591908119522760874,
+        1093686042163533174,
+        9664932443910811545,
+        9059043381192967726,
+        13830223439981335463,
+        7433221542448496040,
+        15521645538422451885,
+        13699842654161293954,
+        1313643952655001344,
+        5653371576979957038,
+        703906056507394116,
     ];
     assert_eq!(got, pinned, "stream seeding changed");
 }
