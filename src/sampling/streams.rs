@@ -14,14 +14,22 @@
 //!
 //! Keys are 64-bit FNV-1a hashes of `pipesim/KIND/NAME` strings, computed
 //! once when a scenario is validated; a month's key mixes the month into
-//! the key with SplitMix64. The exact keys fix the numbers a seed gives
+//! the key with SplitMix64.
+//!
+//! A stream is a SplitMix64 generator (Steele, Lea and Flood 2014; passes
+//! BigCrush; `rand_xoshiro::SplitMix64`, portable and named) whose state is
+//! the mixed key: seeding one costs one mix, where a Xoshiro256++ costs
+//! five, and a trial seeds a few hundred streams of a few dozen draws each
+//! (so its 2⁶⁴ period is irrelevant, and two streams overlap only if their
+//! random 64-bit states lie within a few dozen steps of the same Weyl
+//! sequence, a chance of about 10⁻¹⁷ per pair). The exact keys fix the numbers a seed gives
 //! (pinned by `tests/it/value_stability.rs`): change them only on purpose.
 
 use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::SplitMix64;
 
 /// The generator used for every stream (portable, named, fast).
-pub type StreamRng = Xoshiro256PlusPlus;
+pub type StreamRng = SplitMix64;
 
 /// SplitMix64 finaliser: a bijective 64-bit mix.
 #[inline]
@@ -73,7 +81,13 @@ pub fn trial_base(seed: u64, trial: u64) -> u64 {
 /// The stream `key` of the trial whose base is `base` ([`trial_base`]).
 #[inline]
 pub fn stream(base: u64, key: u64) -> StreamRng {
-    StreamRng::seed_from_u64(splitmix64(base ^ key))
+    seeded(splitmix64(base ^ key))
+}
+
+/// The stream whose state is `s`.
+#[inline]
+pub fn seeded(s: u64) -> StreamRng {
+    StreamRng::seed_from_u64(s)
 }
 
 /// The stream `key` of one trial: `stream(trial_base(seed, trial), key)`.
@@ -100,5 +114,21 @@ mod tests {
             stream_rng(1, 0, k).next_u64(),
             stream_rng(1, 0, k).next_u64()
         );
+    }
+
+    /// A stream is SplitMix64 from its state: output i is the mix of
+    /// `s + (i+1)·φ` (what `splitmix64` computes).
+    #[test]
+    fn a_stream_is_splitmix64_from_its_state() {
+        const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
+        for s in [0u64, 1, 42, u64::MAX, 12_345_678_901] {
+            let mut r = seeded(s);
+            for i in 0..8u64 {
+                assert_eq!(
+                    r.next_u64(),
+                    splitmix64(s.wrapping_add(PHI.wrapping_mul(i)))
+                );
+            }
+        }
     }
 }
