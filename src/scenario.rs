@@ -149,6 +149,44 @@ pub struct Strategy {
     pub capacity_key: u64,
 }
 
+impl Channel {
+    /// Its parameters with their field names (`leads_per_month` or
+    /// `spend_per_month`, `cost_per_lead`, `volume_dispersion`,
+    /// `conversion.STAGE` for the funnel's `stages`, `deal_size`,
+    /// `cycle_days`): what `strategy.S.channel[i].FIELD` names, whichever
+    /// owner ([`Param::path`]) the value comes from.
+    pub fn fields<'a>(&'a self, stages: &'a [String]) -> impl Iterator<Item = (String, &'a Param)> {
+        let volume = match &self.volume {
+            Volume::Leads(p) => ("leads_per_month".to_string(), p),
+            Volume::Spend(p) => ("spend_per_month".to_string(), p),
+        };
+        [volume, ("cost_per_lead".to_string(), &self.cost_per_lead)]
+            .into_iter()
+            .chain(
+                self.volume_dispersion
+                    .iter()
+                    .map(|p| ("volume_dispersion".to_string(), p)),
+            )
+            .chain(
+                stages[1..]
+                    .iter()
+                    .zip(&self.conversion)
+                    .map(|(stage, p)| (format!("conversion.{stage}"), p)),
+            )
+            .chain([
+                ("deal_size".to_string(), &self.deal_size),
+                ("cycle_days".to_string(), &self.cycle_days),
+            ])
+    }
+}
+
+impl Param {
+    /// Is it drawn per deal (`deal_size`, `cycle_days`) rather than per trial?
+    pub fn is_per_deal(&self) -> bool {
+        is_per_deal(&self.path)
+    }
+}
+
 /// A validated `[[correlation]]`: two per-trial parameters (by path) and
 /// their Spearman rank correlation.
 #[derive(Debug, Clone)]
@@ -609,19 +647,15 @@ fn strategy(
                 }
             }
         };
-        let mut ch = channel(
+        channels.push(channel(
             &path,
             rc,
             base,
+            stream,
             funnel,
-            deal_size.as_ref(),
-            cycle_days.as_ref(),
+            (deal_size.as_ref(), cycle_days.as_ref()),
             &prefix,
-        )?;
-        ch.counts_key = streams::key("counts", &stream);
-        ch.deals_key = streams::key("deals", &stream);
-        ch.stream = stream;
-        channels.push(ch);
+        )?);
     }
     let composition: Vec<&str> = channels.iter().map(|c| c.stream.as_str()).collect();
     Ok(Strategy {
@@ -637,15 +671,16 @@ fn strategy(
 /// A strategy's channel at `prefix` (`strategy.S.channel[i]`): its own
 /// fields, and for the fields it leaves out those of the shared channel it
 /// uses (`base`: its name and fields), then (deal size, cycle) its
-/// strategy's. A field taken from the shared channel keeps the shared path
-/// (`channel.NAME.field`), so it draws from the shared stream.
+/// strategy's (`defaults`). A field taken from the shared channel keeps the
+/// shared path (`channel.NAME.field`), so it draws from the shared stream.
+/// `stream` names its counts and deals streams ([`Channel::stream`]).
 fn channel(
     prefix: &str,
     raw: &RawChannel,
     base: Option<(&str, &RawChannel)>,
+    stream: String,
     funnel: &Funnel,
-    deal_size: Option<&Param>,
-    cycle_days: Option<&Param>,
+    (deal_size, cycle_days): (Option<&Param>, Option<&Param>),
     strategy_prefix: &str,
 ) -> Result<Channel, FieldError> {
     let shared_prefix = base.map(|(name, _)| format!("channel.{name}"));
@@ -811,9 +846,9 @@ fn channel(
     Ok(Channel {
         name,
         shared: base.map(|(n, _)| n.to_string()),
-        stream: String::new(),
-        counts_key: 0,
-        deals_key: 0,
+        counts_key: streams::key("counts", &stream),
+        deals_key: streams::key("deals", &stream),
+        stream,
         volume,
         cost_per_lead,
         volume_dispersion,
@@ -856,54 +891,58 @@ fn net_rate_check(revenue: &Revenue) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Every parameter of a validated scenario with the path a `--set` or a
-/// correlation would name it by (`strategy.S.channel[i].field` for a
-/// strategy's channel, even when the field is inherited — the parameter's
-/// own `path` then says where it comes from).
-fn params_by_access(scn: &Scenario) -> Vec<(String, &Param)> {
-    let mut v: Vec<(String, &Param)> = vec![
-        ("market.demand".into(), &scn.market.demand),
-        ("revenue.churn_monthly".into(), &scn.revenue.churn_monthly),
-        (
-            "revenue.expansion_monthly".into(),
-            &scn.revenue.expansion_monthly,
-        ),
-    ];
-    if let Some(s) = &scn.sales {
-        v.push(("sales.reps".into(), &s.reps));
-        v.push(("sales.mql_capacity_per_rep".into(), &s.mql_capacity_per_rep));
-    }
-    for st in &scn.strategies {
-        let sp = format!("strategy.{}", st.name);
-        v.push((
-            format!("{sp}.fixed_cost_per_month"),
-            &st.fixed_cost_per_month,
-        ));
-        if let Some(s) = &st.sales {
-            v.push((format!("{sp}.sales.reps"), &s.reps));
+impl Scenario {
+    /// Every parameter with the path a `--set` or a correlation names it
+    /// by (`strategy.S.channel[i].field` for a strategy's channel, even
+    /// when the field is inherited — the parameter's own `path` then says
+    /// where it comes from).
+    pub fn params_by_access(&self) -> Vec<(String, &Param)> {
+        let mut v: Vec<(String, &Param)> = vec![
+            ("market.demand".into(), &self.market.demand),
+            ("revenue.churn_monthly".into(), &self.revenue.churn_monthly),
+            (
+                "revenue.expansion_monthly".into(),
+                &self.revenue.expansion_monthly,
+            ),
+        ];
+        if let Some(s) = &self.sales {
+            v.push(("sales.reps".into(), &s.reps));
+            v.push(("sales.mql_capacity_per_rep".into(), &s.mql_capacity_per_rep));
+        }
+        for st in &self.strategies {
+            let sp = format!("strategy.{}", st.name);
             v.push((
-                format!("{sp}.sales.mql_capacity_per_rep"),
-                &s.mql_capacity_per_rep,
+                format!("{sp}.fixed_cost_per_month"),
+                &st.fixed_cost_per_month,
             ));
+            if let Some(s) = &st.sales {
+                v.push((format!("{sp}.sales.reps"), &s.reps));
+                v.push((
+                    format!("{sp}.sales.mql_capacity_per_rep"),
+                    &s.mql_capacity_per_rep,
+                ));
+            }
+            for (i, ch) in st.channels.iter().enumerate() {
+                v.extend(
+                    ch.fields(&self.funnel.stages)
+                        .map(|(field, p)| (format!("{sp}.channel[{i}].{field}"), p)),
+                );
+            }
         }
-        for (i, ch) in st.channels.iter().enumerate() {
-            let cp = format!("{sp}.channel[{i}]");
-            match &ch.volume {
-                Volume::Leads(p) => v.push((format!("{cp}.leads_per_month"), p)),
-                Volume::Spend(p) => v.push((format!("{cp}.spend_per_month"), p)),
-            }
-            v.push((format!("{cp}.cost_per_lead"), &ch.cost_per_lead));
-            if let Some(p) = &ch.volume_dispersion {
-                v.push((format!("{cp}.volume_dispersion"), p));
-            }
-            for (stage, p) in scn.funnel.stages[1..].iter().zip(&ch.conversion) {
-                v.push((format!("{cp}.conversion.{stage}"), p));
-            }
-            v.push((format!("{cp}.deal_size"), &ch.deal_size));
-            v.push((format!("{cp}.cycle_days"), &ch.cycle_days));
-        }
+        v
     }
-    v
+
+    /// Where the parameter a `--set`/`--scale`/correlation path names comes
+    /// from, when that path inherits it (a strategy's channel field from a
+    /// shared channel or from its strategy, a strategy's sales field from
+    /// `[sales]`): the owner's path.
+    pub fn inherited_from(&self, path: &str) -> Option<&str> {
+        self.params_by_access()
+            .into_iter()
+            .find(|(access, _)| access == path)
+            .map(|(_, p)| p.path.as_str())
+            .filter(|owner| *owner != path)
+    }
 }
 
 /// Resolve the `[[correlation]]` entries, build the copula and mark the
@@ -917,7 +956,7 @@ fn correlate(scn: &mut Scenario, raw: &[RawCorrelation]) -> Result<(), FieldErro
     let mut pairs = Vec::with_capacity(raw.len());
     let mut correlations = Vec::with_capacity(raw.len());
     {
-        let params = params_by_access(scn);
+        let params = scn.params_by_access();
         for (i, c) in raw.iter().enumerate() {
             let at = format!("correlation[{i}]");
             let [a, b] = c.between.as_slice() else {

@@ -11,8 +11,7 @@ use crate::trace::{Draw, Tracer};
 /// Share `capacity` among the month's `members` per channel (`total` of
 /// them), in place: afterwards `members` holds the worked count per
 /// channel. Returns the members ignored. `stream` gives the month's
-/// capacity-split stream, asked for only when capacity binds; with one
-/// channel the split needs no randomness (the worked count is K).
+/// capacity-split stream, asked for only when capacity binds.
 #[inline(always)]
 pub(super) fn share<'a, R: Rng, T: Tracer<'a>>(
     capacity: Option<u64>,
@@ -24,10 +23,6 @@ pub(super) fn share<'a, R: Rng, T: Tracer<'a>>(
     let Some(k) = capacity.filter(|k| total > *k) else {
         return 0;
     };
-    if let [only] = members {
-        *only = k;
-        return total - k;
-    }
     let mut rng = stream();
     for &x in members.iter() {
         trace.record(|| Draw::Member(x));

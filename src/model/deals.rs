@@ -53,12 +53,12 @@ pub(super) fn month<'a, T: Tracer<'a>>(
         }
         let key = month_key(ch.deals_key, m);
         trace.record(|| Draw::Stream(key));
-        let mut rng = at.stream(key);
+        let rng = at.stream(key);
         // the months m..h: a deal closing `months` after m lands at
         // index `months` (when months < left = h − m, their length)
         let tails = (&mut won_by_month[m..h], &mut bookings_by_month[m..h]);
         let dists = (&ch.deal_size.dist, &ch.cycle_days.dist);
-        deals(x, dists, d.p_win, left, tails, sums, &mut rng, trace);
+        deals(x, dists, d.p_win, left, tails, sums, rng, trace);
     }
     opps
 }
@@ -77,9 +77,8 @@ pub(super) struct DealSums {
 /// index `months`; one still open at the end adds its size to the open
 /// pipeline.
 ///
-/// The common case — lognormal sizes, cycles with a month law — runs on a
-/// local copy of the generator, whose state then stays in registers, with
-/// the same draws as the general loop.
+/// The cohort's deal stream is taken by value: a local generator whose
+/// state stays in registers through the loop.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn deals<'a, R: Rng + Clone, T: Tracer<'a>>(
@@ -89,7 +88,7 @@ fn deals<'a, R: Rng + Clone, T: Tracer<'a>>(
     left: u64,
     (won_tail, bookings_tail): (&mut [f64], &mut [f64]),
     sums: &mut DealSums,
-    rng: &mut R,
+    mut rng: R,
     trace: &mut T,
 ) {
     if n == 0 {
@@ -124,26 +123,24 @@ fn deals<'a, R: Rng + Clone, T: Tracer<'a>>(
     let law = cycle_dist.month_law();
     if let (Dist::LogNormal { mu, sigma, .. }, Some(law)) = (size_dist, law) {
         let (mu, sigma) = (*mu, *sigma);
-        let mut r = rng.clone();
         for _ in 0..n {
             // Dist::sample of the lognormal
-            let size = exp(mu + sigma * standard_normal_by_value(&mut r));
+            let size = exp(mu + sigma * standard_normal_by_value(&mut rng));
             // floor(cycle_days / DAYS_PER_MONTH), lumped from `left` on
-            let months = law.sample(left, &mut r);
+            let months = law.sample(left, &mut rng);
             // drawn for every deal (also one still open at the end), so the
             // loop has no data-dependent branch
-            let won = !outcome || uniform(&mut r) < p_win;
+            let won = !outcome || uniform(&mut rng) < p_win;
             book(size, months, won);
         }
-        *rng = r;
     } else {
         for _ in 0..n {
-            let size = size_dist.sample(rng);
+            let size = size_dist.sample(&mut rng);
             let months = match law {
-                Some(law) => law.sample(left, rng),
-                None => cycle_dist.sample_months(left, rng),
+                Some(law) => law.sample(left, &mut rng),
+                None => cycle_dist.sample_months(left, &mut rng),
             };
-            let won = !outcome || uniform(rng) < p_win;
+            let won = !outcome || uniform(&mut rng) < p_win;
             book(size, months, won);
         }
     }

@@ -14,7 +14,7 @@ use crate::experiment::{
     Axis, Batch, Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers,
 };
 use crate::metrics::Metric;
-use crate::scenario::{Channel, Param, Scenario, Volume};
+use crate::scenario::{Param, Scenario, Volume};
 use crate::stats::Proportion;
 
 /// Metrics shown in the terminal report, in order.
@@ -622,16 +622,13 @@ pub fn describe(scn: &Scenario) -> String {
                 let prefix = format!("channel.{n}.");
                 let mut from_shared = Vec::new();
                 let mut local = Vec::new();
-                for p in channel_params(ch) {
-                    match p.path.strip_prefix(&prefix) {
-                        Some(field) => from_shared.push(field.to_string()),
-                        None => local.push(match p.path.split_once("].") {
-                            Some((_, field)) => field.to_string(),
-                            None => format!(
-                                "{} (the strategy's)",
-                                p.path.rsplit('.').next().unwrap_or(&p.path)
-                            ),
-                        }),
+                for (field, p) in ch.fields(&f.stages) {
+                    if p.path.starts_with(&prefix) {
+                        from_shared.push(field);
+                    } else if p.path.contains(".channel[") {
+                        local.push(field);
+                    } else {
+                        local.push(format!("{field} (the strategy's)"));
                     }
                 }
                 let _ = writeln!(
@@ -644,7 +641,11 @@ pub fn describe(scn: &Scenario) -> String {
                     push_unique(&mut entry.1, st.name.clone());
                 }
             }
-            own.extend(channel_params(ch).filter(|p| !is_per_deal(p)));
+            own.extend(
+                ch.fields(&f.stages)
+                    .map(|(_, p)| p)
+                    .filter(|p| !p.is_per_deal()),
+            );
         }
         for p in own.iter().filter(|p| !p.dist.is_fixed()) {
             if let Some(rel) = p.path.strip_prefix(&format!("{owner}.")) {
@@ -707,23 +708,6 @@ pub fn describe(scn: &Scenario) -> String {
     }
     let _ = writeln!(o, "  drawn per deal: deal_size, cycle_days, outcome");
     o
-}
-
-/// A channel's parameters: volume, cost per lead, dispersion, conversions,
-/// deal size and cycle.
-fn channel_params(ch: &Channel) -> impl Iterator<Item = &Param> {
-    let volume = match &ch.volume {
-        Volume::Leads(p) | Volume::Spend(p) => p,
-    };
-    [volume, &ch.cost_per_lead]
-        .into_iter()
-        .chain(&ch.volume_dispersion)
-        .chain(&ch.conversion)
-        .chain([&ch.deal_size, &ch.cycle_days])
-}
-
-fn is_per_deal(p: &Param) -> bool {
-    p.path.ends_with(".deal_size") || p.path.ends_with(".cycle_days")
 }
 
 fn list_or_none(items: &[String]) -> String {

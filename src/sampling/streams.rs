@@ -81,13 +81,7 @@ pub fn trial_base(seed: u64, trial: u64) -> u64 {
 /// The stream `key` of the trial whose base is `base` ([`trial_base`]).
 #[inline]
 pub fn stream(base: u64, key: u64) -> StreamRng {
-    seeded(splitmix64(base ^ key))
-}
-
-/// The stream whose state is `s`.
-#[inline]
-pub fn seeded(s: u64) -> StreamRng {
-    StreamRng::seed_from_u64(s)
+    StreamRng::seed_from_u64(splitmix64(base ^ key))
 }
 
 /// The stream `key` of one trial: `stream(trial_base(seed, trial), key)`.
@@ -122,7 +116,7 @@ mod tests {
     fn a_stream_is_splitmix64_from_its_state() {
         const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
         for s in [0u64, 1, 42, u64::MAX, 12_345_678_901] {
-            let mut r = seeded(s);
+            let mut r = StreamRng::seed_from_u64(s);
             for i in 0..8u64 {
                 assert_eq!(
                     r.next_u64(),

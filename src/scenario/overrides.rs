@@ -420,34 +420,12 @@ fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), Rejected> {
     if found {
         return Ok(());
     }
-    let inherited = inherited_from(scn, &o.path).filter(|f| scalable_paths(scn).contains(f));
-    if let Some(from) = inherited {
+    if let Some(from) = scn.inherited_from(&o.path) {
         return Err(Rejected(format!(
-            "this strategy inherits the parameter from {from}; scale {from} (every strategy that uses it), or --set this path to give the strategy a value of its own"
+            "this path inherits the parameter from {from}; scale {from} (everywhere it is used), or --set this path to give it a value of its own"
         )));
     }
-    let valid = scalable_paths(scn);
-    let mut msg = no_such_path(&o.path, &valid);
-    if o.path.contains(".channel[")
-        && (o.path.ends_with("deal_size") || o.path.ends_with("cycle_days"))
-    {
-        msg.push_str(
-            "; a channel without its own deal_size/cycle_days uses its strategy's: scale that path",
-        );
-    }
-    Err(Rejected(msg))
-}
-
-/// Where a strategy's channel field named by `path`
-/// (`strategy.S.channel[i].field`) comes from, when the channel inherits
-/// it from a shared channel.
-fn inherited_from(scn: &Scenario, path: &str) -> Option<String> {
-    let (owner, field) = path.split_once("].")?;
-    let (strategy, index) = owner.strip_prefix("strategy.")?.split_once(".channel[")?;
-    let st = scn.strategies.iter().find(|s| s.name == strategy)?;
-    let ch = st.channels.get(index.parse::<usize>().ok()?)?;
-    let shared = ch.shared.as_ref()?;
-    Some(format!("channel.{shared}.{field}"))
+    Err(Rejected(no_such_path(&o.path, &scalable_paths(scn))))
 }
 
 // ------------------------------------------------------------ suggestions
