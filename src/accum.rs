@@ -169,6 +169,27 @@ impl SeriesAcc {
         }
     }
 
+    /// Non-finite values seen, and the smallest and largest finite value
+    /// (`+inf`, `-inf` when there is none).
+    pub fn finite_range(&self) -> (u64, f64, f64) {
+        match &self.store {
+            Store::Exact(v) => {
+                v.iter()
+                    .fold((0, f64::INFINITY, f64::NEG_INFINITY), |(n, lo, hi), &x| {
+                        if x.is_finite() {
+                            (n, lo.min(x), hi.max(x))
+                        } else {
+                            (n + 1, lo, hi)
+                        }
+                    })
+            }
+            Store::Sketch(sk) if sk.is_empty() => {
+                (self.non_finite, f64::INFINITY, f64::NEG_INFINITY)
+            }
+            Store::Sketch(sk) => (self.non_finite, sk.min(), sk.max()),
+        }
+    }
+
     /// Trials with a value ≥ the target.
     pub fn n_at_or_above_target(&self) -> u64 {
         self.n_ge

@@ -8,6 +8,8 @@
 //! streaming [`Accumulator`] of a run (or from kept trials); every
 //! reduction runs in trial order, so results do not depend on threads.
 
+pub mod guard;
+
 use rayon::prelude::*;
 
 use crate::accum::{Accumulator, SeriesAcc, Source};

@@ -14,10 +14,14 @@ use std::io::Write;
 
 use anyhow::Context;
 
-/// Write `bytes` to stdout and flush.
+/// Write `bytes` to stdout and flush, control characters escaped
+/// ([`pipesim::output::text::escape_controls`]: a label cannot drive the
+/// terminal; JSON has none left unescaped anyway).
 pub fn print_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = pipesim::output::text::escape_controls(&text);
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("writing to stdout")
 }

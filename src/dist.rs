@@ -677,11 +677,33 @@ pub fn scaled_in_domain(dist: &Dist, factor: f64, domain: Domain) -> Result<Dist
     if !ok {
         let (l, r) = if open { ("(", ")") } else { ("[", "]") };
         return err(format!(
-            "scaled by {factor} the values span {l}{lo}, {hi}{r}, which leaves the parameter's domain; expected {}",
+            "scaled by {} the values span {l}{}, {}{r}, which leaves the parameter's domain; expected {}",
+            number_text(factor),
+            number_text(lo),
+            number_text(hi),
             domain.describe()
         ));
     }
     Ok(scaled)
+}
+
+/// A number as a message shows it: plain (`25000`, `0.35`) in everyday
+/// ranges, scientific (`1e300`, `2.5e-9`) beyond them, so no message or
+/// label ever holds a 300-digit number; `inf` where it overflowed.
+pub fn number_text(x: f64) -> String {
+    let a = x.abs();
+    if x.is_nan() {
+        "NaN".to_string()
+    } else if x.is_infinite() {
+        format!(
+            "an overflow (beyond {}1.8e308)",
+            if x < 0.0 { "-" } else { "" }
+        )
+    } else if a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 #[cfg(test)]

@@ -69,6 +69,10 @@ pub enum Error {
         "the change alters the strategies ({plan} before, {changed} after); a what-if compares the same strategies"
     )]
     WhatIfStrategies { plan: String, changed: String },
+    /// A figure of the run is non-finite or overflowed (the inputs'
+    /// extreme tails): nothing is reported.
+    #[error(transparent)]
+    Figure(#[from] crate::analysis::guard::FigureError),
     /// The worker threads could not be started.
     #[error(transparent)]
     Pool(#[from] PoolError),
@@ -91,7 +95,10 @@ impl Error {
     /// otherwise.
     pub fn is_input(&self) -> bool {
         match self {
-            Error::Scenario(_) | Error::Invalid { .. } | Error::WhatIfStrategies { .. } => true,
+            Error::Scenario(_)
+            | Error::Invalid { .. }
+            | Error::WhatIfStrategies { .. }
+            | Error::Figure(_) => true,
             Error::ScenariosFailed { input_only, .. } => *input_only,
             Error::Pool(_) | Error::Sink(_) => false,
         }

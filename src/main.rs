@@ -63,7 +63,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!(
+                "error: {}",
+                pipesim::output::text::escape_controls(&message)
+            );
             ExitCode::from(exit_code(&e))
         }
     }

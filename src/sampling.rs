@@ -655,7 +655,9 @@ impl LeadSampler {
     /// others.
     #[inline]
     pub fn sample_split<R: Rng + ?Sized>(&self, lambda: f64, p: f64, rng: &mut R) -> (u64, u64) {
-        let rate = self.rate(lambda, rng);
+        // One cap for both counts: the month's rate, before it is split,
+        // so the handoff members are always the fraction `p` of the leads.
+        let rate = cap_rate(self.rate(lambda, rng));
         if !(p > 0.0) {
             return (poisson(rate, rng), 0);
         }
@@ -666,6 +668,16 @@ impl LeadSampler {
         let passed = poisson(rate * p, rng);
         let others = poisson(rate * (1.0 - p), rng);
         (passed.saturating_add(others), passed)
+    }
+}
+
+/// A monthly rate capped at [`MAX_MONTHLY_LAMBDA`] (NaN stays NaN: no count).
+#[inline]
+fn cap_rate(rate: f64) -> f64 {
+    if rate > MAX_MONTHLY_LAMBDA {
+        MAX_MONTHLY_LAMBDA
+    } else {
+        rate
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+pub mod bounds;
 pub mod overrides;
 mod raw;
 
@@ -439,6 +440,9 @@ impl Scenario {
             overrides: Vec::new(),
         };
         correlate(&mut scn, raw.correlation.as_deref().unwrap_or_default())?;
+        if let Some(e) = bounds::check(&scn).into_iter().next() {
+            return Err(e);
+        }
         Ok(scn)
     }
 
@@ -476,7 +480,7 @@ pub fn param(raw: &RawParam, path: &str, domain: Domain) -> Result<Param, FieldE
     }
     .map_err(|e| FieldError::new(path, Some(raw.as_written()), e.0))?;
     let written = match raw {
-        RawParam::Number(x) => format!("{x}"),
+        RawParam::Number(x) => dist::number_text(*x),
         RawParam::Text(s) => s.clone(),
     };
     Ok(Param::new(path, written, domain, dist))
@@ -871,7 +875,7 @@ fn channel(
 /// `expansion − churn` must stay above −1 (MODEL.md, "Distributions"):
 /// checked at the 10⁻⁹ quantile of expansion and the 1 − 10⁻⁹ quantile of
 /// churn.
-fn net_rate_check(revenue: &Revenue) -> Result<(), FieldError> {
+pub(crate) fn net_rate_check(revenue: &Revenue) -> Result<(), FieldError> {
     const TAIL: f64 = 1e-9;
     let e = revenue.expansion_monthly.dist.quantile(TAIL);
     let c = revenue.churn_monthly.dist.quantile(1.0 - TAIL);

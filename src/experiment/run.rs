@@ -117,7 +117,7 @@ fn run_checked(
                 progress,
                 &mut sink,
             )?;
-            (analysis::analyze_acc(scn, &acc), None)
+            (analyzed(scn, &acc)?, None)
         }
         Some(p) => {
             let (a, r) = run_to_precision(spec, p, progress, sink)?;
@@ -208,7 +208,7 @@ fn run_to_precision(
         progress.precision_batch(done, worst, &precision);
         let met = worst <= precision.target;
         if met || done >= precision.max_trials {
-            let analysis = analysis::analyze_acc(scn, &acc);
+            let analysis = analyzed(scn, &acc)?;
             return Ok((
                 analysis,
                 PrecisionReached {
@@ -236,6 +236,13 @@ fn run_to_precision(
             .min(precision.max_trials)
             .max(done + 1);
     }
+}
+
+/// The analysis of a finished run, once every figure is checked finite and
+/// in range ([`analysis::guard`]).
+fn analyzed(scn: &Scenario, acc: &Accumulator) -> Result<Analysis, Error> {
+    analysis::guard::check(&[scn], acc)?;
+    Ok(analysis::analyze_acc(scn, acc))
 }
 
 #[cfg(test)]

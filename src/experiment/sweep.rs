@@ -468,6 +468,36 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             "give --vary PATH=FROM..TO:STEP (or PATH=v1,v2) or --vary-scale",
         ));
     }
+    for (i, a) in spec.axes.iter().enumerate() {
+        if let Some(b) = spec.axes[..i].iter().find(|b| b.path == a.path) {
+            let flag = |k: Kind| match k {
+                Kind::Set => "--vary",
+                Kind::Scale => "--vary-scale",
+            };
+            return Err(Error::invalid(
+                format!("{} {}", flag(a.kind), a.path),
+                format!(
+                    "{} is already varied by {} {}={}; vary a path once (list every value in one axis, e.g. {}=1,2,3,4)",
+                    a.path,
+                    flag(b.kind),
+                    b.path,
+                    b.values.join(","),
+                    a.path
+                ),
+            ));
+        }
+    }
+    for a in &spec.axes {
+        if let Some(o) = spec.changes.iter().find(|o| o.path == a.path) {
+            return Err(Error::invalid(
+                format!("{o}"),
+                format!(
+                    "{} is also a sweep axis; a path is either changed for every point or varied, not both",
+                    a.path
+                ),
+            ));
+        }
+    }
     let points = grid(&spec.axes)?;
     let text = std::fs::read_to_string(&spec.file).map_err(|source| ScenarioError::Io {
         file: spec.file.clone(),

@@ -126,6 +126,7 @@ fn whatif_in_pool(
         },
     );
     let Ok(()) = fed;
+    crate::analysis::guard::check(&[plan, changed], &acc)?;
 
     let (ci, interval) = (plan.ci, plan.interval);
     let mut rows = Vec::new();

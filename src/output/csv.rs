@@ -60,7 +60,8 @@ pub const MONTHLY_HEADER: [&str; 8] = [
 /// A number as a CSV cell: plain decimal, round-trip precision, empty for
 /// NaN, `-0` written as `0`.
 pub fn num(x: f64) -> String {
-    if x.is_nan() {
+    // never `inf`: a run's figures are checked finite (analysis::guard)
+    if !x.is_finite() {
         String::new()
     } else if x == 0.0 {
         "0".to_string()
@@ -69,15 +70,29 @@ pub fn num(x: f64) -> String {
     }
 }
 
+/// A cell as a spreadsheet will read it safely (OWASP's advice on CSV
+/// injection): text that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return — which Excel, LibreOffice and Google Sheets would run as a
+/// formula — gets a leading `'`, unless it is a plain number (`-12.5`);
+/// control characters are written as visible escapes
+/// ([`super::text::escape_controls`]).
+pub fn safe_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        return format!("'{}", super::text::escape_controls(cell)).into();
+    }
+    super::text::escape_controls(cell)
+}
+
 /// Rows as CSV bytes, under a header.
 pub fn csv_table(
     header: &[&str],
     rows: impl IntoIterator<Item = Vec<String>>,
 ) -> Result<Vec<u8>, OutputError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header)?;
+    w.write_record(header.iter().map(|h| safe_cell(h).into_owned()))?;
     for row in rows {
-        w.write_record(&row)?;
+        w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))?;
     }
     w.into_inner()
         .map_err(|e| OutputError::Csv(e.into_error().into()))

@@ -30,6 +30,29 @@ pub const KEY_METRICS: [Metric; 9] = [
     Metric::Opportunities,
 ];
 
+/// Text with its control characters (ESC, BEL, CR, … but not newline or
+/// tab) and bidirectional overrides written as visible escapes (`\u{1b}`),
+/// so a label or a name cannot move the cursor, clear the screen, set the
+/// window title or reorder what a terminal shows.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(bad) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// Group digits by thousands: `1234567.8` → `1,234,568`.
 pub fn thousands(x: f64) -> String {
     if !x.is_finite() {

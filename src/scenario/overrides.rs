@@ -166,8 +166,30 @@ pub fn from_toml_str(
     for o in overrides.iter().filter(|o| o.kind == Kind::Scale) {
         apply_scale(&mut scn, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
     }
+    if scales_any(overrides) {
+        // a scaled value must still be plausible (and the net rate valid)
+        let mut errors = super::net_rate_check(&scn.revenue)
+            .err()
+            .into_iter()
+            .collect::<Vec<_>>();
+        errors.extend(super::bounds::check(&scn));
+        if let Some(mut e) = errors.into_iter().next() {
+            let from = overrides
+                .iter()
+                .filter(|o| o.kind == Kind::Scale)
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            e.message = format!("{} (after {from})", e.message);
+            return Err(e.in_file(file.to_path_buf()));
+        }
+    }
     scn.overrides = overrides.iter().map(|o| o.to_string()).collect();
     Ok(scn)
+}
+
+fn scales_any(overrides: &[Override]) -> bool {
+    overrides.iter().any(|o| o.kind == Kind::Scale)
 }
 
 /// Why a change cannot be applied: the message, to which the caller adds
@@ -415,7 +437,7 @@ fn apply_scale(scn: &mut Scenario, o: &Override) -> Result<(), Rejected> {
         }
         found = true;
         p.dist = dist::scaled_in_domain(&p.dist, factor, p.domain).map_err(|e| Rejected(e.0))?;
-        p.written = format!("{factor} x ({})", p.written);
+        p.written = format!("{} x ({})", dist::number_text(factor), p.written);
     }
     if found {
         return Ok(());

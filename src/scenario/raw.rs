@@ -19,7 +19,7 @@ pub enum RawParam {
 impl RawParam {
     pub(super) fn as_written(&self) -> String {
         match self {
-            RawParam::Number(x) => format!("{x}"),
+            RawParam::Number(x) => crate::dist::number_text(*x),
             RawParam::Text(s) => format!("{s:?}"),
         }
     }

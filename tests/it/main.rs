@@ -25,6 +25,9 @@
 //! - [`commands`]: `--set` / `--scale`, `whatif`, `sweep`, `batch`,
 //!   `run --format` and `run --precision`;
 //! - [`robustness`]: no input makes pipesim panic;
+//! - [`hardening`]: overflowing inputs rejected, nothing non-finite in any
+//!   output, safe identifiers and CSV cells, escaped terminal text, every
+//!   validation error at once;
 //! - [`value_stability`]: the exact draws and output bytes a seed gives,
 //!   pinned (fixtures in `tests/fixtures/value-stability/`,
 //!   `PIPESIM_BLESS=1` rewrites them);
@@ -47,6 +50,7 @@ mod correlation;
 mod coverage;
 mod determinism;
 mod grammar;
+mod hardening;
 mod model_laws;
 mod robustness;
 mod streaming;
