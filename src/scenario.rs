@@ -386,8 +386,20 @@ impl Scenario {
                 "the scenario has no strategy; add at least one [strategy.NAME] table with [[strategy.NAME.channel]] entries",
             ));
         };
+        for (name, ch) in shared.into_iter().flatten() {
+            identifier(&format!("channel.{}", key_text(name)), name)?;
+            if let Some(n) = &ch.name {
+                identifier(&format!("channel.{}.name", key_text(name)), n)?;
+            }
+        }
         let mut strategies = Vec::with_capacity(raw_strategies.len());
         for (name, rs) in raw_strategies {
+            identifier(&format!("strategy.{}", key_text(name)), name)?;
+            for (i, ch) in rs.channel.iter().flatten().enumerate() {
+                if let Some(n) = &ch.name {
+                    identifier(&format!("strategy.{}.channel[{i}].name", key_text(name)), n)?;
+                }
+            }
             strategies.push(strategy(name, rs, &funnel, sales.as_ref(), shared)?);
         }
         let baseline = match &raw.baseline {
@@ -457,6 +469,48 @@ impl Scenario {
             .iter()
             .find(|(m, _)| *m == metric)
             .map(|(_, t)| *t)
+    }
+}
+
+/// Longest strategy or channel name.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// A strategy or channel name is an identifier: it keys CSV rows, paths
+/// (`strategy.NAME.…`) and streams, so it is letters (any script), digits,
+/// `_` and `-`, starting with a letter, digit or `_`, at most
+/// [`MAX_NAME_CHARS`] characters — nothing a spreadsheet runs as a formula
+/// or a terminal as a command. Labels (`label`, the scenario's `name`) are
+/// free text.
+pub fn identifier(path: &str, name: &str) -> Result<(), FieldError> {
+    let ok_first = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let ok_rest = name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if ok_first && ok_rest && name.chars().count() <= MAX_NAME_CHARS {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        path,
+        Some(format!("{name:?}")),
+        format!(
+            "a name must be 1 to {MAX_NAME_CHARS} letters, digits, '_' or '-', starting with a letter, digit or '_' (e.g. \"paid_search\"); put free text in label"
+        ),
+    ))
+}
+
+/// A TOML key as written in a path: bare when it can be, else quoted.
+fn key_text(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
     }
 }
 

@@ -264,3 +264,119 @@ fn a_normal_with_almost_no_mass_in_its_domain_is_rejected() {
     );
     assert!(err.contains("mass"), "{err}");
 }
+
+#[test]
+fn strategy_and_channel_names_are_identifiers() {
+    let dir = tmp();
+    let base = scenario("20000", "1000", "");
+    for (from, to, path) in [
+        (
+            "[strategy.volume]",
+            "[strategy.\"=HYPERLINK(1)\"]",
+            "strategy.\"=HYPERLINK(1)\"",
+        ),
+        (
+            "[strategy.volume]",
+            "[strategy.\"+cmd\"]",
+            "strategy.\"+cmd\"",
+        ),
+        (
+            "leads_per_month = 1000",
+            "name = \"@SUM(A1)\"\nleads_per_month = 1000",
+            "channel[0].name",
+        ),
+        (
+            "leads_per_month = 1000",
+            "name = \"a\\u001b[2J\"\nleads_per_month = 1000",
+            "channel[0].name",
+        ),
+    ] {
+        let f = file(&dir, &base.replace(from, to));
+        let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
+        assert_eq!(code, 2, "{to}: {stderr}");
+        assert!(
+            stderr.contains("a name must be") && stderr.contains(path.trim_matches('"')),
+            "{to}: {stderr}"
+        );
+        assert!(!stderr.contains('\u{1b}'), "raw ESC in {stderr:?}");
+    }
+    // any script's letters are fine
+    let text = base
+        .replace("[strategy.volume]", "[strategy.\"qualité-2\"]")
+        .replace(
+            "[[strategy.volume.channel]]",
+            "[[strategy.\"qualité-2\".channel]]",
+        );
+    let f = file(&dir, &text);
+    let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// Every cell of every CSV in `dir`: none a spreadsheet would run.
+fn no_formula_cells(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let (header, rows) = crate::common::read_csv(&path);
+        for cell in header.iter().chain(rows.iter().flatten()) {
+            let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            assert!(
+                !formula || cell.parse::<f64>().is_ok(),
+                "{}: cell {cell:?}",
+                path.display()
+            );
+            assert!(!cell.contains('\u{1b}'), "{}: {cell:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn free_text_reaches_csv_cells_neutralised_and_the_terminal_escaped() {
+    let dir = tmp();
+    let text = scenario("20000", "1000", "")
+        .replace(
+            "name = \"hardening\"",
+            "name = \"=HYPERLINK(\\\"http://x\\\")\\u001b]0;pwned\\u0007\"",
+        )
+        .replace(
+            "[strategy.volume]",
+            "[strategy.volume]\nlabel = \"-1+1 \\u001b[2J cleared\"",
+        );
+    let f = write(dir.path(), "@evil.toml", &text);
+    let f = f.to_str().unwrap();
+    for args in [
+        vec!["validate", f],
+        vec!["run", f, "--trials", "50"],
+        vec!["run", f, "--trials", "50", "--format", "csv"],
+    ] {
+        let (code, stdout, stderr) = pipesim(&args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(
+            !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+            "{stdout:?}"
+        );
+        assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    }
+    let (_, stdout, _) = pipesim(["validate", f]);
+    assert!(stdout.contains("\\u{1b}[2J cleared"), "{stdout}");
+    let out = dir.path().join("run");
+    let (code, _, stderr) = pipesim(["run", f, "--trials", "50", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    no_formula_cells(&out);
+    let (_, rows) = crate::common::read_csv(&out.join("run.csv"));
+    assert!(
+        rows.iter().flatten().any(|c| c.starts_with("'=HYPERLINK")),
+        "{rows:?}"
+    );
+    // a batch keyed by a file stem that starts with '@'
+    let batch = dir.path().join("batch");
+    let (code, _, stderr) = pipesim([
+        "batch",
+        f,
+        "--trials",
+        "50",
+        "--out",
+        batch.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    no_formula_cells(&batch);
+}
