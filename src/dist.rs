@@ -643,6 +643,16 @@ pub(crate) fn err<T>(msg: impl Into<String>) -> Result<T, DistError> {
 
 /// Build a fixed parameter, checking it against the domain.
 pub fn fixed(x: f64, domain: Domain) -> Result<Dist, DistError> {
+    if domain == Domain::Probability && x > 1.0 && x <= 100.0 {
+        return err(format!(
+            "expected {}; {} would be {}% — did you mean {} (or \"{}%\")?",
+            domain.describe(),
+            number_text(x),
+            number_text(x * 100.0),
+            number_text(x / 100.0),
+            number_text(x)
+        ));
+    }
     if !x.is_finite() || !domain.contains(x) {
         return err(format!("expected {}", domain.describe()));
     }

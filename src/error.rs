@@ -31,17 +31,28 @@ pub enum ScenarioError {
         message: String,
     },
     /// A field has a wrong type, an invalid value, or is missing or unknown.
-    #[error("{}{}: {path}{}: {message}", file.display(), location(*line), value.as_ref().map(|v| format!(" = {v}")).unwrap_or_default())]
+    #[error("{}{}: {path}{}: {message}", file.display(), location(*line, *column), value.as_ref().map(|v| format!(" = {v}")).unwrap_or_default())]
     Field {
         file: PathBuf,
         /// 1-based line, where known.
         line: Option<usize>,
+        /// 1-based column (characters), where known (u32 keeps the error
+        /// small).
+        column: Option<u32>,
         /// Field path, e.g. `strategy.volume.channel[1].conversion.sql`.
         path: String,
         /// The value as written, where there is one.
         value: Option<String>,
         /// What is wrong and what would be valid.
         message: String,
+    },
+    /// Several problems in one file (each a [`ScenarioError::Field`]), in
+    /// the order found, at most [`MAX_REPORTED`] of them.
+    #[error("{}{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"), more_text(*more))]
+    Many {
+        errors: Vec<ScenarioError>,
+        /// Problems found beyond those listed.
+        more: usize,
     },
     /// A `--set`/`--scale` argument that is not `PATH=VALUE` (or whose
     /// factor is not a number > 0).
@@ -55,8 +66,23 @@ pub enum ScenarioError {
     },
 }
 
-fn location(line: Option<usize>) -> String {
-    line.map(|l| format!(":{l}")).unwrap_or_default()
+/// Most problems of one file listed in one error.
+pub const MAX_REPORTED: usize = 20;
+
+fn location(line: Option<usize>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+fn more_text(more: usize) -> String {
+    if more == 0 {
+        String::new()
+    } else {
+        format!("\n... and {more} more problem(s) in this file")
+    }
 }
 
 impl ScenarioError {
@@ -64,6 +90,7 @@ impl ScenarioError {
     pub fn path(&self) -> Option<&str> {
         match self {
             ScenarioError::Field { path, .. } => Some(path),
+            ScenarioError::Many { errors, .. } => errors.first().and_then(ScenarioError::path),
             _ => None,
         }
     }
@@ -87,10 +114,43 @@ impl FieldError {
         }
     }
 
+    /// Several problems of one file as one error, each given its line and
+    /// column by `locate` (from its path).
+    pub fn all_in_file(
+        errors: Vec<FieldError>,
+        file: &std::path::Path,
+        locate: impl Fn(&str) -> Option<(usize, usize)>,
+    ) -> ScenarioError {
+        let total = errors.len();
+        let mut located: Vec<ScenarioError> = errors
+            .into_iter()
+            .take(MAX_REPORTED)
+            .map(|e| {
+                let at = locate(&e.path);
+                ScenarioError::Field {
+                    file: file.to_path_buf(),
+                    line: at.map(|a| a.0),
+                    column: at.map(|a| u32::try_from(a.1).unwrap_or(u32::MAX)),
+                    path: e.path,
+                    value: e.value,
+                    message: e.message,
+                }
+            })
+            .collect();
+        if located.len() == 1 {
+            return located.swap_remove(0);
+        }
+        ScenarioError::Many {
+            more: total - located.len(),
+            errors: located,
+        }
+    }
+
     /// Attach the file name.
     pub fn in_file(self, file: PathBuf) -> ScenarioError {
         ScenarioError::Field {
             file,
+            column: None,
             line: None,
             path: self.path,
             value: self.value,

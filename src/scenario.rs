@@ -24,7 +24,7 @@ use crate::sampling::streams;
 
 pub use raw::{
     RawChannel, RawCorrelation, RawFunnel, RawMarket, RawParam, RawRevenue, RawSales, RawScenario,
-    RawStrategy, parse_raw, raw_from_table,
+    RawStrategy, locate, parse_raw, raw_from_table,
 };
 
 /// Defaults for fields the scenario may leave out (documented in the README).
@@ -247,61 +247,76 @@ impl Scenario {
     /// Parse and validate scenario text; `file` is used in messages only.
     pub fn from_toml_str(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         let raw = parse_raw(text, file)?;
-        Scenario::from_raw(raw)
-            .map_err(|e| e.in_file(file.to_path_buf()))
+        Scenario::from_raw_all(raw)
+            .map_err(|e| FieldError::all_in_file(e, file, |path| locate(text, path)))
             .map(|mut s| {
                 s.file = file.to_path_buf();
                 s
             })
     }
 
-    /// Validate a raw scenario.
+    /// Validate a raw scenario: the first problem found (see
+    /// [`Scenario::from_raw_all`] for all of them).
     pub fn from_raw(raw: RawScenario) -> Result<Scenario, FieldError> {
+        Scenario::from_raw_all(raw).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Validate a raw scenario, reporting every problem found (at least
+    /// one on `Err`): each section is checked even when another failed;
+    /// within a channel every field is, and the checks that need a whole
+    /// valid scenario (correlations, plausibility bounds) run once the
+    /// rest is valid.
+    pub fn from_raw_all(raw: RawScenario) -> Result<Scenario, Vec<FieldError>> {
+        let mut errs = Errs::default();
         let horizon = raw.horizon_months;
         if !(1..=MAX_HORIZON as i64).contains(&horizon) {
-            return Err(FieldError::new(
+            errs.push(FieldError::new(
                 "horizon_months",
                 Some(horizon.to_string()),
                 format!("expected a whole number of months from 1 to {MAX_HORIZON}"),
             ));
         }
-        let horizon = horizon as usize;
+        let horizon = horizon.clamp(1, MAX_HORIZON as i64) as usize;
         let start = match &raw.start {
             None => None,
-            Some(s) => Some(calendar::parse_year_month(s).ok_or_else(|| {
+            Some(s) => errs.take(calendar::parse_year_month(s).ok_or_else(|| {
                 FieldError::new(
                     "start",
                     Some(format!("{s:?}")),
                     "expected a month as \"YYYY-MM\", e.g. \"2027-01\"",
                 )
-            })?),
+            })),
         };
         let trials = raw.trials.unwrap_or(DEFAULT_TRIALS as i64);
         if trials < 2 {
-            return Err(FieldError::new(
+            errs.push(FieldError::new(
                 "trials",
                 Some(trials.to_string()),
                 "expected at least 2 trials (intervals need two)",
             ));
         }
-        let ci = level(raw.ci, DEFAULT_CI, "ci")?;
-        let interval = level(raw.interval, DEFAULT_INTERVAL, "interval")?;
+        let ci = errs
+            .take(level(raw.ci, DEFAULT_CI, "ci"))
+            .unwrap_or(DEFAULT_CI);
+        let interval = errs
+            .take(level(raw.interval, DEFAULT_INTERVAL, "interval"))
+            .unwrap_or(DEFAULT_INTERVAL);
         let seasonality = match &raw.seasonality {
             None => [1.0; 12],
             Some(v) => {
+                let mut out = [1.0; 12];
                 if v.len() != 12 {
-                    return Err(FieldError::new(
+                    errs.push(FieldError::new(
                         "seasonality",
                         Some(format!("{} values", v.len())),
                         "expected exactly 12 monthly multipliers (January first when start is January)",
                     ));
                 }
-                let mut out = [0.0; 12];
-                for (i, x) in v.iter().enumerate() {
+                for (i, x) in v.iter().enumerate().take(12) {
                     if !(*x >= 0.0 && x.is_finite()) {
-                        return Err(FieldError::new(
+                        errs.push(FieldError::new(
                             format!("seasonality[{i}]"),
-                            Some(format!("{x}")),
+                            Some(dist::number_text(*x)),
                             "expected a non-negative multiplier",
                         ));
                     }
@@ -311,13 +326,13 @@ impl Scenario {
             }
         };
 
-        let funnel = funnel(&raw.funnel)?;
+        let funnel = errs.take(funnel(&raw.funnel));
 
         let mut targets = Vec::new();
         for (k, v) in raw.targets.iter().flatten() {
             let path = format!("targets.{k}");
             let Some(metric) = Metric::from_name(k) else {
-                return Err(FieldError::new(
+                errs.push(FieldError::new(
                     path,
                     None,
                     format!(
@@ -325,52 +340,59 @@ impl Scenario {
                         Metric::names().join(", ")
                     ),
                 ));
+                continue;
             };
             if !v.is_finite() {
-                return Err(FieldError::new(
+                errs.push(FieldError::new(
                     path,
-                    Some(format!("{v}")),
+                    Some(dist::number_text(*v)),
                     "expected a finite number",
                 ));
+                continue;
             }
             targets.push((metric, *v));
         }
 
+        let mut opt = |raw: Option<&RawParam>, path: &str, domain: Domain, default: f64| {
+            errs.take(opt_param(raw, path, domain, default))
+                .unwrap_or_else(|| Param::fixed(path, default, domain))
+        };
         let market = Market {
-            demand: opt_param(
+            demand: opt(
                 raw.market.as_ref().and_then(|m| m.demand.as_ref()),
                 "market.demand",
                 Domain::Positive,
                 1.0,
-            )?,
+            ),
         };
         let revenue = Revenue {
-            churn_monthly: opt_param(
+            churn_monthly: opt(
                 raw.revenue.as_ref().and_then(|r| r.churn_monthly.as_ref()),
                 "revenue.churn_monthly",
                 Domain::Probability,
                 0.0,
-            )?,
-            expansion_monthly: opt_param(
+            ),
+            expansion_monthly: opt(
                 raw.revenue
                     .as_ref()
                     .and_then(|r| r.expansion_monthly.as_ref()),
                 "revenue.expansion_monthly",
                 Domain::Rate,
                 0.0,
-            )?,
+            ),
         };
-        net_rate_check(&revenue)?;
+        if errs.is_empty() {
+            errs.take(net_rate_check(&revenue));
+        }
         let sales = raw
             .sales
             .as_ref()
-            .map(|s| sales(s, "sales", None))
-            .transpose()?;
+            .and_then(|s| errs.take(sales(s, "sales", None)));
         let shared = raw.channel.as_ref();
         if let Some(shared) = shared {
             for (name, ch) in shared {
                 if ch.use_.is_some() {
-                    return Err(FieldError::new(
+                    errs.push(FieldError::new(
                         format!("channel.{name}.use"),
                         ch.use_.as_ref().map(|u| format!("{u:?}")),
                         "a shared channel cannot use another; give its fields here",
@@ -380,47 +402,57 @@ impl Scenario {
         }
 
         let Some(raw_strategies) = raw.strategy.as_ref().filter(|s| !s.is_empty()) else {
-            return Err(FieldError::new(
+            errs.push(FieldError::new(
                 "strategy",
                 None,
                 "the scenario has no strategy; add at least one [strategy.NAME] table with [[strategy.NAME.channel]] entries",
             ));
+            return Err(errs.0);
+        };
+        let Some(funnel) = funnel else {
+            return Err(errs.0);
         };
         for (name, ch) in shared.into_iter().flatten() {
-            identifier(&format!("channel.{}", key_text(name)), name)?;
+            errs.take(identifier(&format!("channel.{}", key_text(name)), name));
             if let Some(n) = &ch.name {
-                identifier(&format!("channel.{}.name", key_text(name)), n)?;
+                errs.take(identifier(&format!("channel.{}.name", key_text(name)), n));
             }
         }
         let mut strategies = Vec::with_capacity(raw_strategies.len());
         for (name, rs) in raw_strategies {
-            identifier(&format!("strategy.{}", key_text(name)), name)?;
+            errs.take(identifier(&format!("strategy.{}", key_text(name)), name));
             for (i, ch) in rs.channel.iter().flatten().enumerate() {
                 if let Some(n) = &ch.name {
-                    identifier(&format!("strategy.{}.channel[{i}].name", key_text(name)), n)?;
+                    errs.take(identifier(
+                        &format!("strategy.{}.channel[{i}].name", key_text(name)),
+                        n,
+                    ));
                 }
             }
-            strategies.push(strategy(name, rs, &funnel, sales.as_ref(), shared)?);
+            if let Some(st) = errs.take_all(strategy(name, rs, &funnel, sales.as_ref(), shared)) {
+                strategies.push(st);
+            }
         }
         let baseline = match &raw.baseline {
-            None => 0,
-            Some(b) => strategies
-                .iter()
-                .position(|s| &s.name == b)
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "baseline",
-                        Some(format!("{b:?}")),
-                        format!(
-                            "no strategy has that name; expected one of {}",
-                            strategies
-                                .iter()
-                                .map(|s| format!("{:?}", s.name))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                })?,
+            None => Some(0),
+            Some(_) if strategies.len() < raw_strategies.len() => None,
+            Some(b) => errs.take(strategies.iter().position(|s| &s.name == b).ok_or_else(|| {
+                FieldError::new(
+                    "baseline",
+                    Some(format!("{b:?}")),
+                    format!(
+                        "no strategy has that name; expected one of {}",
+                        strategies
+                            .iter()
+                            .map(|s| format!("{:?}", s.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })),
+        };
+        let Some(baseline) = baseline.filter(|_| errs.is_empty()) else {
+            return Err(errs.0);
         };
 
         let mut scn = Scenario {
@@ -451,9 +483,10 @@ impl Scenario {
             copula: None,
             overrides: Vec::new(),
         };
-        correlate(&mut scn, raw.correlation.as_deref().unwrap_or_default())?;
-        if let Some(e) = bounds::check(&scn).into_iter().next() {
-            return Err(e);
+        correlate(&mut scn, raw.correlation.as_deref().unwrap_or_default()).map_err(|e| vec![e])?;
+        let errors = bounds::check(&scn);
+        if !errors.is_empty() {
+            return Err(errors);
         }
         Ok(scn)
     }
@@ -469,6 +502,49 @@ impl Scenario {
             .iter()
             .find(|(m, _)| *m == metric)
             .map(|(_, t)| *t)
+    }
+}
+
+/// Problems collected while validating (so every one is reported).
+#[derive(Default)]
+struct Errs(Vec<FieldError>);
+
+impl Errs {
+    /// Record a problem, unless one is recorded at its path already (a
+    /// field that failed is then also "missing" where it is inherited, and a
+    /// shared channel's field fails in every strategy that uses it).
+    fn push(&mut self, e: FieldError) {
+        if !self.0.iter().any(|x| x.path == e.path) {
+            self.0.push(e);
+        }
+    }
+
+    /// The value, or `None` with its error recorded.
+    fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(e);
+                None
+            }
+        }
+    }
+
+    /// As [`Errs::take`], for a part that reports several problems.
+    fn take_all<T>(&mut self, r: Result<T, Vec<FieldError>>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(errors) => {
+                for e in errors {
+                    self.push(e);
+                }
+                None
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -633,36 +709,35 @@ fn strategy(
     funnel: &Funnel,
     scenario_sales: Option<&Sales>,
     shared: Option<&IndexMap<String, RawChannel>>,
-) -> Result<Strategy, FieldError> {
+) -> Result<Strategy, Vec<FieldError>> {
+    let mut errs = Errs::default();
     let prefix = format!("strategy.{name}");
     let deal_size = raw
         .deal_size
         .as_ref()
-        .map(|p| param(p, &format!("{prefix}.deal_size"), Domain::Amount))
-        .transpose()?;
+        .and_then(|p| errs.take(param(p, &format!("{prefix}.deal_size"), Domain::Amount)));
     let cycle_days = raw
         .cycle_days
         .as_ref()
-        .map(|p| param(p, &format!("{prefix}.cycle_days"), Domain::Amount))
-        .transpose()?;
-    let fixed_cost_per_month = opt_param(
+        .and_then(|p| errs.take(param(p, &format!("{prefix}.cycle_days"), Domain::Amount)));
+    let fixed_cost_per_month = errs.take(opt_param(
         raw.fixed_cost_per_month.as_ref(),
         &format!("{prefix}.fixed_cost_per_month"),
         Domain::Amount,
         0.0,
-    )?;
+    ));
     let sales = raw
         .sales
         .as_ref()
-        .map(|s| sales(s, &format!("{prefix}.sales"), scenario_sales))
-        .transpose()?;
+        .and_then(|s| errs.take(sales(s, &format!("{prefix}.sales"), scenario_sales)));
     let raw_channels = raw.channel.as_deref().unwrap_or_default();
     if raw_channels.is_empty() {
-        return Err(FieldError::new(
+        errs.push(FieldError::new(
             format!("{prefix}.channel"),
             None,
             "the strategy has no channel; add at least one [[strategy.NAME.channel]] with leads_per_month or spend_per_month (or use = \"NAME\" of a shared [channel.NAME])",
         ));
+        return Err(errs.0);
     }
     let mut channels: Vec<Channel> = Vec::with_capacity(raw_channels.len());
     for (i, rc) in raw_channels.iter().enumerate() {
@@ -675,7 +750,7 @@ fn strategy(
                     let names: Vec<String> = shared
                         .map(|m| m.keys().map(|k| format!("{k:?}")).collect())
                         .unwrap_or_default();
-                    return Err(FieldError::new(
+                    errs.push(FieldError::new(
                         format!("{path}.use"),
                         Some(format!("{u:?}")),
                         if names.is_empty() {
@@ -687,6 +762,7 @@ fn strategy(
                             )
                         },
                     ));
+                    continue;
                 };
                 Some((key.as_str(), ch))
             }
@@ -705,7 +781,7 @@ fn strategy(
                 }
             }
         };
-        channels.push(channel(
+        let built = channel(
             &path,
             rc,
             base,
@@ -713,8 +789,14 @@ fn strategy(
             funnel,
             (deal_size.as_ref(), cycle_days.as_ref()),
             &prefix,
-        )?);
+        );
+        if let Some(ch) = errs.take_all(built) {
+            channels.push(ch);
+        }
     }
+    let Some(fixed_cost_per_month) = fixed_cost_per_month.filter(|_| errs.is_empty()) else {
+        return Err(errs.0);
+    };
     let composition: Vec<&str> = channels.iter().map(|c| c.stream.as_str()).collect();
     Ok(Strategy {
         name: name.to_string(),
@@ -740,7 +822,8 @@ fn channel(
     funnel: &Funnel,
     (deal_size, cycle_days): (Option<&Param>, Option<&Param>),
     strategy_prefix: &str,
-) -> Result<Channel, FieldError> {
+) -> Result<Channel, Vec<FieldError>> {
+    let mut errs = Errs::default();
     let shared_prefix = base.map(|(name, _)| format!("channel.{name}"));
     let shared = base.map(|(_, ch)| ch);
     // a field: the channel's own, else the shared channel's (with its path)
@@ -772,36 +855,40 @@ fn channel(
             (None, None) => Ok(None),
         }
     };
-    let own_volume = volume_of(raw, prefix)?;
+    let own_volume = volume_of(raw, prefix).map_err(|e| vec![e])?;
     let shared_volume = match (shared, &shared_prefix) {
-        (Some(ch), Some(sp)) => volume_of(ch, sp)?.map(|v| (v, sp.clone())),
+        (Some(ch), Some(sp)) => volume_of(ch, sp)
+            .map_err(|e| vec![e])?
+            .map(|v| (v, sp.clone())),
         _ => None,
     };
     let (leads_based, volume_raw, volume_prefix) = match (own_volume, shared_volume) {
         (Some((l, p)), _) => (l, p, prefix.to_string()),
         (None, Some(((l, p), sp))) => (l, p, sp),
         (None, None) => {
-            return Err(FieldError::new(
+            return Err(vec![FieldError::new(
                 prefix,
                 None,
                 format!(
                     "the channel has no volume{where_missing}; give leads_per_month (cost = leads x cost_per_lead) or spend_per_month (leads = spend / cost_per_lead)"
                 ),
-            ));
+            )]);
         }
     };
     let volume = if leads_based {
-        Volume::Leads(param(
+        errs.take(param(
             &volume_raw,
             &format!("{volume_prefix}.leads_per_month"),
             Domain::Amount,
-        )?)
+        ))
+        .map(Volume::Leads)
     } else {
-        Volume::Spend(param(
+        errs.take(param(
             &volume_raw,
             &format!("{volume_prefix}.spend_per_month"),
             Domain::Amount,
-        )?)
+        ))
+        .map(Volume::Spend)
     };
     // A cost per lead that divides a spend must be positive.
     let cpl_domain = if leads_based {
@@ -814,15 +901,16 @@ fn channel(
         shared.and_then(|c| c.cost_per_lead.as_ref()),
         "cost_per_lead",
     ) {
-        Some((p, path)) => param(&p, &path, cpl_domain)?,
+        Some((p, path)) => errs.take(param(&p, &path, cpl_domain)),
         None => {
-            return Err(FieldError::new(
+            errs.push(FieldError::new(
                 format!("{prefix}.cost_per_lead"),
                 None,
                 format!(
                     "missing{where_missing}; every channel needs a cost_per_lead (0 is allowed with leads_per_month)"
                 ),
             ));
+            None
         }
     };
     let volume_dispersion = pick(
@@ -830,8 +918,7 @@ fn channel(
         shared.and_then(|c| c.volume_dispersion.as_ref()),
         "volume_dispersion",
     )
-    .map(|(p, path)| param(&p, &path, Domain::Positive))
-    .transpose()?;
+    .map(|(p, path)| errs.take(param(&p, &path, Domain::Positive)));
 
     let stages = &funnel.stages[1..];
     let check_stages = |map: Option<&IndexMap<String, RawParam>>, at: &str| {
@@ -849,9 +936,9 @@ fn channel(
         }
         Ok(())
     };
-    check_stages(raw.conversion.as_ref(), prefix)?;
+    errs.take(check_stages(raw.conversion.as_ref(), prefix));
     if let (Some(ch), Some(sp)) = (shared, &shared_prefix) {
-        check_stages(ch.conversion.as_ref(), sp)?;
+        errs.take(check_stages(ch.conversion.as_ref(), sp));
     }
     // conversion merges stage by stage
     let mut conversion = Vec::with_capacity(stages.len());
@@ -864,7 +951,7 @@ fn channel(
                 .and_then(|m| m.get(stage)),
             &field,
         ) else {
-            return Err(FieldError::new(
+            errs.push(FieldError::new(
                 format!("{prefix}.{field}"),
                 None,
                 format!(
@@ -872,8 +959,11 @@ fn channel(
                     stages.join(", ")
                 ),
             ));
+            continue;
         };
-        conversion.push(param(&p, &path, Domain::Probability)?);
+        if let Some(c) = errs.take(param(&p, &path, Domain::Probability)) {
+            conversion.push(c);
+        }
     }
 
     // per-deal fields: the channel's own, the shared channel's, the strategy's
@@ -901,6 +991,27 @@ fn channel(
         .or_else(|| shared.and_then(|c| c.name.clone()))
         .or_else(|| base.map(|(n, _)| n.to_string()))
         .unwrap_or_else(|| prefix.rsplit('.').next().unwrap_or(prefix).to_string());
+    let deal_size = errs.take(resolve(
+        raw.deal_size.as_ref(),
+        shared.and_then(|c| c.deal_size.as_ref()),
+        deal_size,
+        "deal_size",
+    ));
+    let cycle_days = errs.take(resolve(
+        raw.cycle_days.as_ref(),
+        shared.and_then(|c| c.cycle_days.as_ref()),
+        cycle_days,
+        "cycle_days",
+    ));
+    let (Some(volume), Some(cost_per_lead), Some(deal_size), Some(cycle_days), true) = (
+        volume,
+        cost_per_lead,
+        deal_size,
+        cycle_days,
+        errs.is_empty(),
+    ) else {
+        return Err(errs.0);
+    };
     Ok(Channel {
         name,
         shared: base.map(|(n, _)| n.to_string()),
@@ -909,20 +1020,10 @@ fn channel(
         stream,
         volume,
         cost_per_lead,
-        volume_dispersion,
+        volume_dispersion: volume_dispersion.flatten(),
         conversion,
-        deal_size: resolve(
-            raw.deal_size.as_ref(),
-            shared.and_then(|c| c.deal_size.as_ref()),
-            deal_size,
-            "deal_size",
-        )?,
-        cycle_days: resolve(
-            raw.cycle_days.as_ref(),
-            shared.and_then(|c| c.cycle_days.as_ref()),
-            cycle_days,
-            "cycle_days",
-        )?,
+        deal_size,
+        cycle_days,
     })
 }
 

@@ -122,7 +122,8 @@ pub struct SweepArgs {
     /// Write the sweep CSV (one row per point, strategy and metric) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Output on stdout: the report (table) or the CSV.
+    /// Output on stdout: the report (table), the CSV, or every point's
+    /// analysis as JSON.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -3,9 +3,8 @@
 
 use anyhow::Context;
 
-use pipesim::Error;
 use pipesim::experiment::{self, Axis, Objective, SweepSpec};
-use pipesim::output::{self, text};
+use pipesim::output::{self, json, text};
 use pipesim::scenario::overrides::Kind;
 
 use super::args::{Format, SweepArgs};
@@ -21,9 +20,6 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         axes.push(Axis::parse(v, Kind::Scale)?);
     }
     let objective = Objective::parse(&args.objective)?;
-    if args.format == Format::Json {
-        return Err(Error::invalid("sweep --format", "expected table or csv").into());
-    }
     let spec = SweepSpec {
         changes,
         axes,
@@ -39,7 +35,8 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
     let csv = output::sweep_csv(&sweep)?;
     match args.format {
         Format::Csv => super::print_stdout(&csv)?,
-        _ => super::print_stdout(text::render_sweep(&sweep).as_bytes())?,
+        Format::Json => super::print_stdout(&super::json_bytes(&json::sweep_json(&sweep))?)?,
+        Format::Table => super::print_stdout(text::render_sweep(&sweep).as_bytes())?,
     }
     if let Some(file) = &args.out {
         output::write_file_atomic(file, &csv)

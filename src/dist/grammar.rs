@@ -17,8 +17,26 @@ pub fn parse(text: &str, domain: Domain) -> Result<Dist, DistError> {
     if let Some(x) = parse_number(s) {
         return fixed(x, domain);
     }
+    if let Some(x) = percent(s) {
+        return match domain {
+            Domain::Probability | Domain::Rate => fixed(x / 100.0, domain),
+            _ => err(format!(
+                "a percentage is for probabilities and rates; expected {}",
+                domain.describe()
+            )),
+        };
+    }
     if let Some((a, b)) = split_to(s) {
         return interval90(a, b, domain);
+    }
+    if let Some((a, b)) = split_to_percent(s) {
+        return match domain {
+            Domain::Probability | Domain::Rate => interval90(a / 100.0, b / 100.0, domain),
+            _ => err(format!(
+                "a percentage is for probabilities and rates; expected {}",
+                domain.describe()
+            )),
+        };
     }
     let Some(open) = s.find('(') else {
         return err(format!("not a distribution; expected {FORMS}"));
@@ -105,6 +123,18 @@ fn parse_number(s: &str) -> Option<f64> {
         return None;
     }
     cleaned.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// `35%` (or `35 %`): the number of percent.
+fn percent(s: &str) -> Option<f64> {
+    parse_number(s.strip_suffix('%')?.trim_end())
+}
+
+/// `20% to 40%`: both ends in percent.
+fn split_to_percent(s: &str) -> Option<(f64, f64)> {
+    let lower = s.to_ascii_lowercase();
+    let pos = lower.find(" to ")?;
+    Some((percent(s[..pos].trim())?, percent(s[pos + 4..].trim())?))
 }
 
 fn split_to(s: &str) -> Option<(f64, f64)> {

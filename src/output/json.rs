@@ -1,10 +1,10 @@
-//! The JSON documents of `run --format json` and `whatif --format json`.
+//! The JSON documents of `run`, `whatif` and `sweep --format json`.
 //!
 //! Undefined numbers (no target, an undefined ROI) are `null`, never a
 //! non-finite number.
 
 use crate::analysis::Analysis;
-use crate::experiment::{PrecisionReached, WhatIf};
+use crate::experiment::{PrecisionReached, Sweep, WhatIf};
 use crate::scenario::Scenario;
 use crate::stats::{Proportion, QUANTILES, Summary};
 
@@ -126,5 +126,41 @@ pub fn whatif_json(w: &WhatIf) -> serde_json::Value {
         "ci": scn.ci,
         "changes": scn.overrides,
         "rows": rows,
+    })
+}
+
+/// A sweep as JSON: its axes, then per point the axis values and the
+/// point's whole analysis (as `run --format json` gives it).
+pub fn sweep_json(sw: &Sweep) -> serde_json::Value {
+    let axes: Vec<serde_json::Value> = sw
+        .axes
+        .iter()
+        .map(|a| serde_json::json!({ "column": a.column(), "values": a.values }))
+        .collect();
+    let points: Vec<serde_json::Value> = sw
+        .points
+        .iter()
+        .zip(&sw.runs)
+        .enumerate()
+        .map(|(i, (idx, run))| {
+            let mut values = serde_json::Map::new();
+            for (a, &k) in sw.axes.iter().zip(idx) {
+                values.insert(a.column(), a.values[k].clone().into());
+            }
+            serde_json::json!({
+                "point": i,
+                "values": values,
+                "analysis": analysis_json(&sw.base, run, None),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": sw.base.name,
+        "file": sw.base.file.display().to_string(),
+        "seed": sw.base.seed,
+        "trials": sw.base.trials,
+        "objective": sw.objective.to_string(),
+        "axes": axes,
+        "points": points,
     })
 }

@@ -25,7 +25,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use crate::dist;
-use crate::error::ScenarioError;
+use crate::error::{FieldError, ScenarioError};
 use crate::metrics::Metric;
 use crate::scenario::{Param, Scenario, Volume};
 
@@ -147,16 +147,35 @@ pub fn from_toml_str(
         for o in &sets {
             apply_set(&mut doc, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
         }
-        let raw = crate::scenario::raw::raw_from_table(doc, file)?;
-        Scenario::from_raw(raw)
-            .map_err(|e| {
+        let raw = crate::scenario::raw::raw_from_table(doc, file).map_err(|mut e| {
+            // a type error in a value from the command line says so
+            if let ScenarioError::Field { path, message, .. } = &mut e
+                && let Some(o) = sets.iter().find(|o| o.path.starts_with(path.as_str()))
+            {
+                message.push_str(&format!(" (from {o})"));
+            }
+            e
+        })?;
+        Scenario::from_raw_all(raw)
+            .map_err(|errors| {
                 // Say where a bad value came from when it came from the command line.
-                let from_cli = sets.iter().find(|o| e.path.starts_with(&o.path));
-                let mut e = e;
-                if let Some(o) = from_cli {
-                    e.message = format!("{} (from {o})", e.message);
-                }
-                e.in_file(file.to_path_buf())
+                let errors = errors
+                    .into_iter()
+                    .map(|mut e| {
+                        if let Some(o) = sets.iter().find(|o| e.path.starts_with(&o.path)) {
+                            e.message = format!("{} (from {o})", e.message);
+                        }
+                        e
+                    })
+                    .collect();
+                FieldError::all_in_file(errors, file, |path| {
+                    // a value set on the command line has no line in the file
+                    if sets.iter().any(|o| path.starts_with(&o.path)) {
+                        None
+                    } else {
+                        crate::scenario::locate(text, path)
+                    }
+                })
             })
             .map(|mut s| {
                 s.file = file.to_path_buf();
@@ -173,15 +192,17 @@ pub fn from_toml_str(
             .into_iter()
             .collect::<Vec<_>>();
         errors.extend(super::bounds::check(&scn));
-        if let Some(mut e) = errors.into_iter().next() {
+        if !errors.is_empty() {
             let from = overrides
                 .iter()
                 .filter(|o| o.kind == Kind::Scale)
                 .map(|o| o.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            e.message = format!("{} (after {from})", e.message);
-            return Err(e.in_file(file.to_path_buf()));
+            for e in &mut errors {
+                e.message = format!("{} (after {from})", e.message);
+            }
+            return Err(FieldError::all_in_file(errors, file, |_| None));
         }
     }
     scn.overrides = overrides.iter().map(|o| o.to_string()).collect();
@@ -200,6 +221,7 @@ fn field_error(file: &Path, o: &Override, message: String) -> ScenarioError {
     ScenarioError::Field {
         file: file.to_path_buf(),
         line: None,
+        column: None,
         path: o.path.clone(),
         value: Some(o.value.clone()),
         message,

@@ -144,22 +144,121 @@ pub struct RawChannel {
 /// Deserialize TOML text into the raw format, mapping errors to paths and lines.
 pub fn parse_raw(text: &str, file: &Path) -> Result<RawScenario, ScenarioError> {
     let de = toml::Deserializer::parse(text).map_err(|e| syntax_error(&e, text, file))?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner.span().map(|s| line_col(text, s.start).0);
-        ScenarioError::Field {
+    let first = match serde_path_to_error::deserialize(de) {
+        Ok(raw) => return Ok(raw),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let at = inner.span().map(|s| line_col(text, s.start));
+            (path, at, plain_serde_message(inner.message()))
+        }
+    };
+    let errors = more_type_errors(text, first);
+    let total = errors.len();
+    let mut located: Vec<ScenarioError> = errors
+        .into_iter()
+        .take(crate::error::MAX_REPORTED)
+        .map(|(path, at, message)| ScenarioError::Field {
             file: file.to_path_buf(),
-            line,
+            line: at.map(|a| a.0),
+            column: at.map(|a| u32::try_from(a.1).unwrap_or(u32::MAX)),
             path: if path == "." {
                 "(top level)".to_string()
             } else {
                 path
             },
             value: None,
-            message: plain_serde_message(inner.message()),
+            message,
+        })
+        .collect();
+    Err(if located.len() == 1 {
+        located.swap_remove(0)
+    } else {
+        ScenarioError::Many {
+            more: total - located.len(),
+            errors: located,
         }
     })
+}
+
+/// A type error or unknown field, by path, line and column, and message.
+type TypeError = (String, Option<(usize, usize)>, String);
+
+/// After the first type error or unknown field, the others: serde stops at
+/// the first, so the offending field is removed and the document
+/// deserialised again, until it passes, a field is missing (removing more
+/// would only add noise) or the path cannot be removed.
+fn more_type_errors(text: &str, first: TypeError) -> Vec<TypeError> {
+    let mut errors = vec![first];
+    let Ok(mut doc) = toml::from_str::<toml::Table>(text) else {
+        return errors;
+    };
+    while errors.len() <= crate::error::MAX_REPORTED {
+        let Some(last) = errors.last() else { break };
+        if last.2.starts_with("missing field") || !remove_path(&mut doc, &last.0) {
+            break;
+        }
+        let e = match serde_path_to_error::deserialize::<_, RawScenario>(doc.clone()) {
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        let message = plain_serde_message(e.inner().message());
+        // a missing field may be one this loop removed
+        if errors.iter().any(|x| x.0 == path) || message.starts_with("missing field") {
+            break;
+        }
+        let at = locate(text, &path);
+        errors.push((path, at, message));
+    }
+    errors
+}
+
+/// Remove the value at `a.b[1].c` from a document; false if there is none.
+fn remove_path(doc: &mut toml::Table, path: &str) -> bool {
+    let segs: Vec<&str> = path.split('.').collect();
+    let Some((last, init)) = segs.split_last() else {
+        return false;
+    };
+    let mut table = doc;
+    for seg in init {
+        let (key, index) = split_index(seg);
+        let Some(mut value) = table.get_mut(key) else {
+            return false;
+        };
+        if let Some(i) = index {
+            match value.as_array_mut().and_then(|a| a.get_mut(i)) {
+                Some(v) => value = v,
+                None => return false,
+            }
+        }
+        match value.as_table_mut() {
+            Some(t) => table = t,
+            None => return false,
+        }
+    }
+    let (key, index) = split_index(last);
+    match index {
+        None => table.remove(key).is_some(),
+        Some(i) => match table.get_mut(key).and_then(|v| v.as_array_mut()) {
+            Some(a) if i < a.len() => {
+                a.remove(i);
+                true
+            }
+            _ => false,
+        },
+    }
+}
+
+/// `key[3]` → (`key`, Some(3)); `key` → (`key`, None).
+fn split_index(seg: &str) -> (&str, Option<usize>) {
+    match seg.split_once('[') {
+        Some((k, rest)) => (
+            k,
+            rest.strip_suffix(']').and_then(|i| i.parse::<usize>().ok()),
+        ),
+        None => (seg, None),
+    }
 }
 
 /// Deserialize an already-parsed TOML document (after `--set` edits) into
@@ -170,6 +269,7 @@ pub fn raw_from_table(doc: toml::Table, file: &Path) -> Result<RawScenario, Scen
         ScenarioError::Field {
             file: file.to_path_buf(),
             line: None,
+            column: None,
             path: if path == "." {
                 "(top level)".to_string()
             } else {
@@ -213,6 +313,43 @@ fn syntax_error(e: &toml::de::Error, text: &str, file: &Path) -> ScenarioError {
         column,
         message: e.message().trim().to_string(),
     }
+}
+
+/// 1-based line and column of the value at a field path
+/// (`strategy.volume.channel[1].conversion.sql`) in scenario text; for a
+/// path that is not in the text (a missing field) the deepest table on it
+/// that is. `None` when the text does not parse or the path names nothing.
+pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut table: &DeTable = doc.get_ref();
+    let mut found: Option<usize> = None;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, rest)) => (k, rest.strip_suffix(']')?.parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        let key = key.trim_matches('"');
+        let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == key) else {
+            break;
+        };
+        let mut value = value;
+        if let Some(i) = index {
+            match value.get_ref() {
+                DeValue::Array(a) => match a.get(i) {
+                    Some(v) => value = v,
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        found = Some(value.span().start);
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => break,
+        }
+    }
+    found.map(|offset| line_col(text, offset))
 }
 
 /// 1-based line and column (in characters, as an editor shows it) of a

@@ -76,7 +76,8 @@ fn set_top_level_field_changes_the_horizon() {
     let (_, meta) = read_csv(&out.join("run.csv"));
     assert!(
         meta.iter()
-            .any(|r| r[0] == "override" && r[1] == "--set horizon_months=6"),
+            // a cell that starts with '-' is written as text (CSV injection)
+            .any(|r| r[0] == "override" && r[1] == "'--set horizon_months=6"),
         "{meta:?}"
     );
 }
@@ -356,7 +357,8 @@ fn whatif_cpl_up_30_changes_only_the_affected_strategy() {
     assert_eq!(cost[col(&h, "p_worse")], "1", "{cost:?}");
     assert_eq!(
         cost[col(&h, "changes")],
-        "--scale strategy.volume.channel[0].cost_per_lead=1.3"
+        // written as text: a cell that starts with '-' (CSV injection)
+        "'--scale strategy.volume.channel[0].cost_per_lead=1.3"
     );
     assert_eq!(find("volume", "bookings")[col(&h, "change_mean")], "0");
     for r in rows.iter().filter(|r| r[col(&h, "strategy")] == "quality") {

@@ -380,3 +380,122 @@ fn free_text_reaches_csv_cells_neutralised_and_the_terminal_escaped() {
     assert_eq!(code, 0, "{stderr}");
     no_formula_cells(&batch);
 }
+
+#[test]
+fn every_validation_error_of_a_file_is_reported_at_once_with_line_and_column() {
+    let dir = tmp();
+    let text = scenario("-5", "1000", "")
+        .replace("horizon_months = 12", "horizon_months = 0")
+        .replace("trials = 200", "trials = 1")
+        .replace(
+            "mql = 0.3, sql = 0.3, won = 0.2",
+            "mql = 35, sql = 0.3, won = 2",
+        );
+    let f = file(&dir, &text);
+    let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    for (at, path) in [
+        (":2:18: ", "horizon_months = 0"),
+        (":3:10: ", "trials = 1"),
+        (":16:13: ", "strategy.volume.deal_size = -5"),
+        (":22:22: ", "strategy.volume.channel[0].conversion.mql = 35"),
+        (":22:43: ", "strategy.volume.channel[0].conversion.won = 2"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(&format!("{at}{path}"))),
+            "no {at}{path} in\n{stderr}"
+        );
+    }
+    // a failed field is not reported a second time as missing
+    assert!(!stderr.contains("missing"), "{stderr}");
+
+    // type errors and unknown fields, all of them
+    let text = scenario("20000", "true", "")
+        .replace("horizon_months = 12", "horizon_months = \"12\"\nbogus = 1")
+        .replace("cycle_days = 60", "cycle_days = 60\ncolour = \"red\"");
+    let f = file(&dir, &text);
+    let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    for (at, path) in [
+        (":2:18: ", "horizon_months"),
+        (":3:9: ", "bogus"),
+        (":19:10: ", "strategy.volume.colour"),
+        (":22:19: ", "strategy.volume.channel[0].leads_per_month"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(&format!("{at}{path}"))),
+            "no {at}{path} in\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("missing field"), "{stderr}");
+}
+
+#[test]
+fn a_probability_written_in_percent_is_understood() {
+    let dir = tmp();
+    let f = file(&dir, &scenario("20000", "1000", ""));
+    let f = f.to_str().unwrap();
+    let (code, _, stderr) = pipesim([
+        "validate",
+        f,
+        "--set",
+        "strategy.volume.channel[0].conversion.mql=35",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean 0.35"), "{stderr}");
+    assert!(stderr.contains("(from --set"), "{stderr}");
+    let (code, stdout, stderr) = pipesim([
+        "validate",
+        f,
+        "--set",
+        "strategy.volume.channel[0].conversion.mql=\"35%\"",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("mean conversion: mql 0.35,"), "{stdout}");
+    // an amount is not a percentage
+    let (code, _, stderr) = pipesim(["validate", f, "--set", "sales.reps=\"35%\""]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("a percentage is for probabilities and rates"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_type_error_from_set_says_it_came_from_set() {
+    let dir = tmp();
+    let f = file(&dir, &scenario("20000", "1000", ""));
+    let (code, _, stderr) = pipesim([
+        "validate",
+        f.to_str().unwrap(),
+        "--set",
+        "sales.reps=[1, 2]",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("sales.reps") && stderr.contains("(from --set sales.reps=[1, 2])"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sweep_offers_json_and_gives_it() {
+    let dir = tmp();
+    let f = file(&dir, &scenario("20000", "1000", ""));
+    let (code, stdout, stderr) = pipesim([
+        "sweep",
+        f.to_str().unwrap(),
+        "--vary",
+        "sales.reps=2,4",
+        "--trials",
+        "20",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[1]["values"]["sales.reps"], "4");
+    assert!(points[0]["analysis"]["strategies"][0]["metrics"]["bookings"]["mean"].is_number());
+}
