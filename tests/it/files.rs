@@ -191,7 +191,7 @@ fn sigkill_keeps_the_old_set_and_the_next_run_cleans_up() {
 /// 2, naming the file and `--force`.
 #[test]
 fn run_without_per_trial_does_not_delete_trials_csv() {
-    let (dir, out) = earlier_per_trial_run();
+    let (_dir, out) = earlier_per_trial_run();
     let before = snapshot(&out);
     let (code, stdout, stderr) = pipesim(run_args("300", &out, &[]));
     assert_eq!(code, 2, "{stderr}");
