@@ -42,7 +42,10 @@ use crate::error::ScenarioError;
 use crate::scenario::Scenario;
 use crate::scenario::overrides::{self, Override};
 
-pub use batch::{Batch, BatchFailure, BatchRun, BatchSpec, batch, batch_files, scenario_names};
+pub use batch::{
+    Batch, BatchFailure, BatchRun, BatchSpec, LoadedBatch, batch, batch_files, load_batch,
+    run_batch, scenario_names,
+};
 pub use run::{
     Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,
 };

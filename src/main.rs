@@ -4,8 +4,12 @@
 //! under `src/cli/`). Results go to stdout or to files (written
 //! atomically); progress bars and messages go to stderr. Exit codes: 0
 //! success, 2 bad input (scenario, changes or arguments: the library's
-//! [`pipesim::Error::is_input`]), 1 any other failure (I/O, threads);
-//! `batch` exits non-zero when any scenario failed, after running the others.
+//! [`pipesim::Error::is_input`], or an `--out` that clashes or is an input:
+//! [`pipesim::output::OutputError::is_input`]), 1 any other failure (I/O,
+//! threads, an output directory locked by another run); `batch` exits
+//! non-zero when any scenario failed, after running the others. SIGINT and
+//! SIGTERM remove whatever output is staged, leave `--out` as it was and
+//! exit 130 and 143.
 
 mod cli;
 
@@ -46,6 +50,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    handle_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -63,6 +68,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // an error an interrupt's cleanup caused is not reported: the
+            // signal thread exits the process
+            pipesim::output::files::wait_for_interrupt();
             let message = format!("{e:#}");
             eprintln!(
                 "error: {}",
@@ -73,12 +81,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// SIGINT and SIGTERM: a thread that removes the staged output
+/// ([`pipesim::output::files::interrupt`]) and exits 128 + the signal. The
+/// thread registers the handler itself, so where the thread or the handler
+/// cannot be set up the signals keep their default. Returns once the
+/// handler is in place.
+#[cfg(unix)]
+fn handle_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let (ready, registered) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]);
+            let _ = ready.send(());
+            let Ok(mut signals) = signals else {
+                return;
+            };
+            if let Some(signal) = signals.forever().next() {
+                pipesim::output::files::interrupt();
+                std::process::exit(128 + signal);
+            }
+        });
+    // an error here means the thread did not start: nothing to wait for
+    let _ = registered.recv();
+}
+
+#[cfg(not(unix))]
+fn handle_signals() {}
+
 /// 2 when the library says the error is the user's input, else 1.
 fn exit_code(e: &anyhow::Error) -> u8 {
-    let input = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<pipesim::Error>())
-        .is_some_and(pipesim::Error::is_input);
+    let input = e.chain().any(|c| {
+        c.downcast_ref::<pipesim::Error>()
+            .is_some_and(pipesim::Error::is_input)
+            || c.downcast_ref::<pipesim::output::OutputError>()
+                .is_some_and(pipesim::output::OutputError::is_input)
+    });
     if input { 2 } else { 1 }
 }
 

@@ -6,7 +6,8 @@
 //! The functions here are the one place that decides which files a
 //! command produces and what its `run.csv` says: [`run_files`] for `run
 //! --out`, [`batch_files`] for `batch --out`, [`sweep_csv`] and
-//! [`whatif_csv`].
+//! [`whatif_csv`]; [`run_output`] and [`batch_output`] check and lock a
+//! result directory for them before the simulation.
 
 pub mod csv;
 pub mod files;
@@ -17,14 +18,22 @@ use std::path::{Path, PathBuf};
 
 use crate::experiment::{Batch, RunResult, Sweep, WhatIf};
 
-pub use files::{StagedFile, TrialsWriter, commit, write_atomic, write_file_atomic};
+pub use files::{OutputDir, OutputFile, TrialsWriter, write_file_atomic};
 
-/// Errors writing output files.
+/// Errors writing output files. Each message says what failed; the OS
+/// error is its [`source`](std::error::Error::source), printed once by
+/// whoever prints the chain.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OutputError {
-    #[error("cannot create output directory {}", path.display())]
+    #[error("cannot create directory {}", path.display())]
     CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -35,8 +44,91 @@ pub enum OutputError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot format CSV: {0}")]
+    #[error("cannot put the new results in place at {}", path.display())]
+    Replace {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot lock {}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds the lock of the result directory.
+    #[error(
+        "another pipesim is writing to {} (it holds {}); wait for it to finish or choose another --out",
+        dir.display(),
+        lock.display()
+    )]
+    Busy { dir: PathBuf, lock: PathBuf },
+    /// The result directory holds something this run may not replace.
+    #[error("refusing to write into {}: {reason}; {force}", dir.display())]
+    Clash {
+        dir: PathBuf,
+        /// What it holds.
+        reason: String,
+        /// What `--force` would do, or that it would not help.
+        force: &'static str,
+    },
+    #[error("--out {} is a file, not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("--out {} is a directory, not a file", path.display())]
+    IsADirectory { path: PathBuf },
+    /// The output would overwrite an input of the command.
+    #[error(
+        "--out {} is an input of this command ({}); pipesim never overwrites its input",
+        out.display(),
+        input.display()
+    )]
+    IsInput { out: PathBuf, input: PathBuf },
+    #[error("cannot format CSV")]
     Csv(#[from] ::csv::Error),
+}
+
+impl OutputError {
+    /// Is this the user's request (an `--out` that clashes, is an input or
+    /// of the wrong kind) rather than the machine (disk, permissions, a
+    /// lock held by another run)? The CLI exits 2 for these, 1 otherwise.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            OutputError::Clash { .. }
+                | OutputError::NotADirectory { .. }
+                | OutputError::IsADirectory { .. }
+                | OutputError::IsInput { .. }
+        )
+    }
+}
+
+/// The files `run --out` writes (`trials.csv` last, with `per_trial`).
+pub fn run_file_names(per_trial: bool) -> Vec<&'static str> {
+    let mut names = vec!["summary.csv", "comparison.csv", "monthly.csv", "run.csv"];
+    if per_trial {
+        names.push("trials.csv");
+    }
+    names
+}
+
+/// The files `batch --out` writes.
+pub const BATCH_FILE_NAMES: [&str; 3] = ["summary.csv", "comparison.csv", "run.csv"];
+
+/// Check, lock and stage `run --out dir` before the simulation (see
+/// [`OutputDir::prepare`]); `scenario` is the input it may not overwrite.
+pub fn run_output(
+    dir: &Path,
+    per_trial: bool,
+    force: bool,
+    scenario: &Path,
+) -> Result<OutputDir, OutputError> {
+    OutputDir::prepare(dir, "run", &run_file_names(per_trial), force, &[scenario])
+}
+
+/// Check, lock and stage `batch --out dir` before the simulation; `inputs`
+/// are the scenario files and directories it reads.
+pub fn batch_output(dir: &Path, force: bool, inputs: &[&Path]) -> Result<OutputDir, OutputError> {
+    OutputDir::prepare(dir, "batch", &BATCH_FILE_NAMES, force, inputs)
 }
 
 /// A named output file and its contents.
@@ -63,28 +155,15 @@ pub fn run_files(r: &RunResult) -> Result<Vec<NamedFile>, OutputError> {
     ])
 }
 
-/// Write the files of a run into `dir` at once (with `trials.csv` when a
-/// writer streamed it); returns the names written. A `trials.csv` left by
-/// an earlier `--per-trial` run would not match these results, so it is
-/// removed together with the update when there is no new one.
+/// Write the files of a run into `out` as one result set (with
+/// `trials.csv` when a writer streamed it); returns the names written.
 pub fn write_run(
-    dir: &Path,
+    out: OutputDir,
     r: &RunResult,
     trials: Option<TrialsWriter>,
 ) -> Result<Vec<&'static str>, OutputError> {
-    let files = run_files(r)?;
-    let mut names: Vec<&'static str> = files.iter().map(|(name, _)| *name).collect();
-    let mut staged = files
-        .iter()
-        .map(|(name, bytes)| StagedFile::with_bytes(dir, name, bytes))
-        .collect::<Result<Vec<_>, _>>()?;
-    let per_trial = trials.is_some();
-    if let Some(w) = trials {
-        staged.push(w.finish()?);
-        names.push("trials.csv");
-    }
-    let stale: &[&str] = if per_trial { &[] } else { &["trials.csv"] };
-    commit(dir, staged, stale)?;
+    let names = out.files().to_vec();
+    out.commit(&run_files(r)?, trials)?;
     Ok(names)
 }
 
@@ -122,9 +201,9 @@ pub fn batch_files(b: &Batch) -> Result<Vec<NamedFile>, OutputError> {
     ])
 }
 
-/// Write the files of a batch into `dir` at once.
-pub fn write_batch(dir: &Path, b: &Batch) -> Result<(), OutputError> {
-    write_atomic(dir, &batch_files(b)?, &[])
+/// Write the files of a batch into `out` as one result set.
+pub fn write_batch(out: OutputDir, b: &Batch) -> Result<(), OutputError> {
+    out.commit(&batch_files(b)?, None)
 }
 
 /// The sweep CSV: one row per point, strategy and metric — `point`, one

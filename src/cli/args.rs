@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// streamed to disk as trials finish.
     #[arg(long, requires = "out")]
     pub per_trial: bool,
+    /// With --out: replace earlier pipesim results in DIR that this run
+    /// would not rewrite (another command's, or a trials.csv without
+    /// --per-trial); files pipesim did not write are left untouched.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -139,4 +144,9 @@ pub struct BatchArgs {
     /// run.csv (settings, scenarios run and failed) into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace earlier pipesim results in DIR that this batch would not
+    /// rewrite (e.g. a run's monthly.csv); files pipesim did not write are
+    /// left untouched.
+    #[arg(long)]
+    pub force: bool,
 }

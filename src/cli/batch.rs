@@ -1,9 +1,11 @@
 //! `pipesim batch`: many scenarios into one summary; a failed scenario is
 //! reported and the others still run.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 
-use pipesim::experiment::{self, BatchSpec};
+use pipesim::experiment::{self, Batch, BatchSpec};
 use pipesim::output::{self, text};
 
 use super::args::BatchArgs;
@@ -17,16 +19,27 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
         seed: args.sim.seed,
         threads: usize::from(args.sim.threads),
     };
+    // every input loaded and --out checked, locked and staged before any
+    // scenario runs; bad input writes nothing
+    let loaded = experiment::load_batch(&spec)?;
+    if loaded.runnable() == 0 {
+        return failed(&loaded.failed());
+    }
+    let inputs: Vec<&Path> = args.scenarios.iter().map(PathBuf::as_path).collect();
+    let out = output::batch_output(&args.out, args.force, &inputs)?;
     let batch = {
         let bar = Bar::new(args.sim.quiet, "batch");
-        experiment::batch(&spec, &bar)?
+        experiment::run_batch(loaded, &bar)?
     };
+    if batch.runs.is_empty() {
+        return failed(&batch);
+    }
     for r in &batch.runs {
         for w in &r.analysis.warnings {
             eprintln!("warning: {}: {w}", r.name);
         }
     }
-    output::write_batch(&args.out, &batch)
+    output::write_batch(out, &batch)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     super::print_stdout(text::render_batch(&batch).as_bytes())?;
     eprintln!(
@@ -35,9 +48,17 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
         batch.runs.len(),
         batch.total()
     );
+    failed(&batch)
+}
+
+/// List the failed inputs; the batch's error when there are any.
+fn failed(batch: &Batch) -> anyhow::Result<()> {
     let Some(err) = batch.error() else {
         return Ok(());
     };
+    if batch.runs.is_empty() {
+        eprintln!("no scenario ran; nothing written");
+    }
     eprintln!("{} scenario(s) failed:", batch.failures.len());
     for f in &batch.failures {
         eprintln!("  {}: {}", f.file.display(), f.message);

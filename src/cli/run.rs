@@ -33,13 +33,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .seed(args.sim.seed)
         .threads(usize::from(args.sim.threads))
         .precision(precision);
-    // checked before --out's directory is created for trials.csv
+    // the input first, then --out (checked, locked and staged before the
+    // simulation, so a clash is found at once)
     spec.check()?;
-    let mut writer = match (&args.out, args.per_trial) {
-        (Some(dir), true) => Some(
-            TrialsWriter::new(dir, &spec.resolved())
-                .with_context(|| format!("writing results to {}", dir.display()))?,
-        ),
+    let out = match &args.out {
+        Some(dir) => Some(output::run_output(
+            dir,
+            args.per_trial,
+            args.force,
+            &args.scenario,
+        )?),
+        None => None,
+    };
+    let mut writer = match (&out, args.per_trial) {
+        (Some(out), true) => Some(TrialsWriter::new(out, &spec.resolved())?),
         _ => None,
     };
     let result = {
@@ -76,8 +83,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             r.metric.name()
         );
     }
-    if let Some(dir) = &args.out {
-        let names = output::write_run(dir, &result, writer)
+    if let Some(out) = out {
+        let dir = out.path().to_path_buf();
+        let names = output::write_run(out, &result, writer)
             .with_context(|| format!("writing results to {}", dir.display()))?;
         eprintln!("wrote {} to {}", names.join(", "), dir.display());
     }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use pipesim::experiment::{self, Axis, Objective, SweepSpec};
-use pipesim::output::{self, json, text};
+use pipesim::output::{self, OutputFile, json, text};
 use pipesim::scenario::overrides::Kind;
 
 use super::args::{Format, SweepArgs};
@@ -28,6 +28,11 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         threads: usize::from(args.sim.threads),
         ..SweepSpec::new(&args.scenario, objective)
     };
+    // checked and staged before the simulation; never the scenario itself
+    let out = match &args.out {
+        Some(file) => Some(OutputFile::prepare(file, &[&args.scenario])?),
+        None => None,
+    };
     let sweep = {
         let bar = Bar::new(args.sim.quiet, "sweep");
         experiment::sweep(&spec, &bar)?
@@ -38,8 +43,8 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         Format::Json => super::print_stdout(&super::json_bytes(&json::sweep_json(&sweep))?)?,
         Format::Table => super::print_stdout(text::render_sweep(&sweep).as_bytes())?,
     }
-    if let Some(file) = &args.out {
-        output::write_file_atomic(file, &csv)
+    if let (Some(out), Some(file)) = (out, &args.out) {
+        out.commit(&csv)
             .with_context(|| format!("writing {}", file.display()))?;
         eprintln!("wrote {} ({} points)", file.display(), sweep.points.len());
     }

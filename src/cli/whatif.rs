@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use pipesim::Error;
 use pipesim::experiment::{self, RunSpec};
-use pipesim::output::{self, json, text};
+use pipesim::output::{self, OutputFile, json, text};
 
 use super::args::{Format, WhatifArgs};
 use super::progress::Bar;
@@ -24,6 +24,12 @@ pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
         .seed(args.sim.seed)
         .threads(usize::from(args.sim.threads));
     let changed = experiment::load(&args.scenario, &changes)?;
+    plan.check()?;
+    // checked and staged before the simulation; never the scenario itself
+    let out = match &args.out {
+        Some(file) => Some(OutputFile::prepare(file, &[&args.scenario])?),
+        None => None,
+    };
     let w = {
         let bar = Bar::new(args.sim.quiet, "plan and change");
         experiment::whatif(&plan, &changed, &bar)?
@@ -33,8 +39,8 @@ pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
         Format::Csv => super::print_stdout(&output::whatif_csv(&w)?)?,
         Format::Json => super::print_stdout(&super::json_bytes(&json::whatif_json(&w))?)?,
     }
-    if let Some(file) = &args.out {
-        output::write_file_atomic(file, &output::whatif_csv(&w)?)
+    if let (Some(out), Some(file)) = (out, &args.out) {
+        out.commit(&output::whatif_csv(&w)?)
             .with_context(|| format!("writing {}", file.display()))?;
         eprintln!("wrote {}", file.display());
     }

@@ -75,7 +75,8 @@ impl Batch {
 
 /// The scenario files named by `inputs`, directories expanded to their
 /// `*.toml` files (sorted); an unreadable or empty directory is an `Err`
-/// with its reason.
+/// with its reason. A path that does not exist is kept as a file (its load
+/// fails); [`load_batch`] refuses it up front.
 pub fn batch_files(inputs: &[PathBuf]) -> Vec<Result<PathBuf, (PathBuf, String)>> {
     let mut out = Vec::new();
     for p in inputs {
@@ -101,7 +102,9 @@ pub fn batch_files(inputs: &[PathBuf]) -> Vec<Result<PathBuf, (PathBuf, String)>
     out
 }
 
-/// `scenario` column values: file stems, or paths where stems repeat.
+/// `scenario` column values, all different: file stems, or paths where
+/// stems repeat (or where a stem equals another's path), numbered where
+/// even those repeat.
 pub fn scenario_names(files: &[PathBuf]) -> Vec<String> {
     let stem = |f: &Path| {
         f.file_stem().map_or_else(
@@ -109,28 +112,95 @@ pub fn scenario_names(files: &[PathBuf]) -> Vec<String> {
             |s| s.to_string_lossy().into_owned(),
         )
     };
-    files
-        .iter()
-        .map(|f| {
-            let s = stem(f);
-            if files.iter().filter(|g| stem(g) == s).count() > 1 {
-                f.display().to_string()
-            } else {
-                s
+    let count = |names: &[String], n: &str| names.iter().filter(|m| *m == n).count();
+    let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut names: Vec<String> = files.iter().map(|f| stem(f)).collect();
+    loop {
+        // each name turns into its path at most once, so this ends
+        let repeated: Vec<usize> = (0..names.len())
+            .filter(|&i| names[i] != paths[i] && count(&names, &names[i]) > 1)
+            .collect();
+        if repeated.is_empty() {
+            break;
+        }
+        for i in repeated {
+            names[i] = paths[i].clone();
+        }
+    }
+    for i in 1..names.len() {
+        if names[..i].contains(&names[i]) {
+            let base = names[i].clone();
+            let mut k = 2;
+            while names.contains(&format!("{base} ({k})")) {
+                k += 1;
             }
-        })
-        .collect()
+            names[i] = format!("{base} ({k})");
+        }
+    }
+    names
 }
 
-/// Run every scenario of the batch on one pool. Fails only when the pool
-/// cannot start; a scenario's failure is recorded in [`Batch::failures`].
-pub fn batch(spec: &BatchSpec, progress: &dyn Progress) -> Result<Batch, Error> {
-    let pool = crate::engine::thread_pool(spec.threads)?;
+/// A batch's scenarios, loaded and checked before anything runs.
+#[derive(Debug, Clone)]
+pub struct LoadedBatch {
+    spec: BatchSpec,
+    /// The runs to do: `scenario` column and spec.
+    runs: Vec<(PathBuf, String, RunSpec)>,
+    failures: Vec<BatchFailure>,
+}
+
+impl LoadedBatch {
+    /// How many scenarios loaded and will run.
+    pub fn runnable(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// The batch that nothing ran of: every input as a failure.
+    pub fn failed(self) -> Batch {
+        Batch {
+            spec: self.spec,
+            runs: Vec::new(),
+            failures: self.failures,
+        }
+    }
+}
+
+/// Expand and load the inputs of a batch. Refuses ([`Error::Invalid`]) an
+/// input path that does not exist and a scenario file given twice (also
+/// once by its directory and once by name); a scenario that does not load
+/// or check is recorded as a failure.
+pub fn load_batch(spec: &BatchSpec) -> Result<LoadedBatch, Error> {
+    let missing: Vec<String> = spec
+        .inputs
+        .iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid(
+            format!("batch input {}", missing.join(", ")),
+            "no such file or directory",
+        ));
+    }
     let mut failures = Vec::new();
-    let mut files = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut seen: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut twice = Vec::new();
     for i in batch_files(&spec.inputs) {
         match i {
-            Ok(f) => files.push(f),
+            Ok(f) => {
+                let canonical = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+                match seen.iter().find(|(c, _)| *c == canonical) {
+                    Some((_, first)) if first == &f => twice.push(format!("{}", f.display())),
+                    Some((_, first)) => {
+                        twice.push(format!("{} (also as {})", f.display(), first.display()))
+                    }
+                    None => {
+                        seen.push((canonical, f.clone()));
+                        files.push(f);
+                    }
+                }
+            }
             Err((file, message)) => failures.push(BatchFailure {
                 file,
                 message,
@@ -138,34 +208,70 @@ pub fn batch(spec: &BatchSpec, progress: &dyn Progress) -> Result<Batch, Error> 
             }),
         }
     }
+    if !twice.is_empty() {
+        return Err(Error::invalid(
+            format!("batch input {}", twice.join(", ")),
+            "the same scenario file is given twice; give each scenario once",
+        ));
+    }
     let names = scenario_names(&files);
     let mut runs = Vec::new();
-    for (n, (file, name)) in files.iter().zip(&names).enumerate() {
-        let fail = |e: Error| BatchFailure {
-            file: file.clone(),
-            message: error_chain(&e),
-            input: e.is_input(),
-        };
-        let run_spec = match load(file, &spec.changes) {
-            Ok(scn) => RunSpec::new(scn).trials(spec.trials).seed(spec.seed),
-            Err(e) => {
-                failures.push(fail(e));
-                continue;
-            }
-        };
-        progress.stage(&format!("{}/{} {name}", n + 1, files.len()));
-        match pool.install(|| run_in_pool(&run_spec, progress, None)) {
-            Ok(r) => runs.push(BatchRun {
-                name: name.clone(),
-                scenario: r.scenario,
-                analysis: r.analysis,
+    for (file, name) in files.into_iter().zip(names) {
+        let loaded = load(&file, &spec.changes).and_then(|scn| {
+            let run_spec = RunSpec::new(scn).trials(spec.trials).seed(spec.seed);
+            run_spec.check().map(|()| run_spec)
+        });
+        match loaded {
+            Ok(run_spec) => runs.push((file, name, run_spec)),
+            Err(e) => failures.push(BatchFailure {
+                file,
+                message: error_chain(&e),
+                input: e.is_input(),
             }),
-            Err(e) => failures.push(fail(e)),
         }
     }
-    Ok(Batch {
+    Ok(LoadedBatch {
         spec: spec.clone(),
         runs,
         failures,
     })
+}
+
+/// Run the scenarios of a loaded batch on one pool. Fails only when the
+/// pool cannot start; a scenario's failure is recorded in
+/// [`Batch::failures`].
+pub fn run_batch(loaded: LoadedBatch, progress: &dyn Progress) -> Result<Batch, Error> {
+    let LoadedBatch {
+        spec,
+        runs: todo,
+        mut failures,
+    } = loaded;
+    let pool = crate::engine::thread_pool(spec.threads)?;
+    let mut runs = Vec::new();
+    let total = todo.len();
+    for (n, (file, name, run_spec)) in todo.into_iter().enumerate() {
+        progress.stage(&format!("{}/{total} {name}", n + 1));
+        match pool.install(|| run_in_pool(&run_spec, progress, None)) {
+            Ok(r) => runs.push(BatchRun {
+                name,
+                scenario: r.scenario,
+                analysis: r.analysis,
+            }),
+            Err(e) => failures.push(BatchFailure {
+                file,
+                message: error_chain(&e),
+                input: e.is_input(),
+            }),
+        }
+    }
+    Ok(Batch {
+        spec,
+        runs,
+        failures,
+    })
+}
+
+/// [`load_batch`] then [`run_batch`].
+pub fn batch(spec: &BatchSpec, progress: &dyn Progress) -> Result<Batch, Error> {
+    run_batch(load_batch(spec)?, progress)
 }

@@ -489,12 +489,14 @@ fn format_table(name: &str) -> (&'static [String], &'static [Vec<String>]) {
 }
 
 /// Guards against changes to the set of output files: a `--per-trial` run
-/// writes exactly summary, comparison, monthly, run and trials CSVs.
+/// writes exactly summary, comparison, monthly, run and trials CSVs, and
+/// the manifest that records them.
 #[test]
 fn output_directory_has_the_documented_files() {
     assert_eq!(
         format_run().names,
         [
+            ".pipesim-manifest.json",
             "comparison.csv",
             "monthly.csv",
             "run.csv",
@@ -831,10 +833,12 @@ fn validate_describes_a_good_scenario_and_rejects_a_bad_one() {
 
 // ----------------------------------------------------------- atomic output
 
-/// Guards against a failed write exiting 0 or 2 instead of 1, clobbering
-/// the file in the way, or leaving temporary files behind.
+/// Guards against an `--out` that is a file exiting 0 or 1 instead of 2 (it
+/// is refused before the simulation), a path below a file exiting other
+/// than 1 (the OS refuses it), clobbering the file in the way, or leaving
+/// temporary files behind.
 #[test]
-fn out_path_that_is_a_file_fails_with_exit_1_and_no_tmp_files() {
+fn out_path_that_is_a_file_fails_and_leaves_no_tmp_files() {
     let dir = tmp();
     let blocker = write(dir.path(), "results", "not a directory\n");
     let (code, _, stderr) = pipesim([
@@ -847,7 +851,7 @@ fn out_path_that_is_a_file_fails_with_exit_1_and_no_tmp_files() {
         OsStr::new("--out"),
         blocker.as_os_str(),
     ]);
-    assert_eq!(code, 1, "stderr:\n{stderr}");
+    assert_eq!(code, 2, "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         stderr.contains("results"),
@@ -911,14 +915,15 @@ fn out_creates_nested_dirs_and_replaces_earlier_results() {
     assert_no_tmp_files(dir.path());
 }
 
-/// Guards against a stale trials.csv: a run without --per-trial into a
-/// directory that holds an earlier run's trials.csv must remove it, so every
-/// file in the directory comes from the same run.
+/// Guards against a stale or lost trials.csv: a run without --per-trial
+/// into a directory that holds an earlier run's trials.csv is refused (the
+/// trials.csv kept), and with --force removes it, so every file in the
+/// directory comes from the same run.
 #[test]
-fn rerun_without_per_trial_removes_stale_trials_csv() {
+fn rerun_without_per_trial_keeps_or_with_force_removes_trials_csv() {
     let dir = tmp();
     let out = dir.path().join("out");
-    let run = |per_trial: bool| {
+    let run = |per_trial: bool, force: bool| {
         let mut args = vec![
             OsStr::new("run"),
             OsStr::new(FIXTURE),
@@ -931,14 +936,20 @@ fn rerun_without_per_trial_removes_stale_trials_csv() {
         if per_trial {
             args.push(OsStr::new("--per-trial"));
         }
-        pipesim_ok(args);
+        if force {
+            args.push(OsStr::new("--force"));
+        }
+        pipesim(args)
     };
-    run(true);
+    assert_eq!(run(true, false).0, 0);
     assert!(
         out.join("trials.csv").is_file(),
         "--per-trial wrote no trials.csv"
     );
-    run(false);
+    let (code, _, stderr) = run(false, false);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(out.join("trials.csv").is_file(), "trials.csv was lost");
+    assert_eq!(run(false, true).0, 0);
     assert!(
         !out.join("trials.csv").exists(),
         "stale trials.csv left next to new results"
@@ -947,9 +958,10 @@ fn rerun_without_per_trial_removes_stale_trials_csv() {
 }
 
 /// Guards against a partially replaced result set: when one file cannot be
-/// put in place, none of the earlier run's files may have been replaced by
-/// the new run's, so summary.csv and monthly.csv always come from the same
-/// run.
+/// put in place (a directory pipesim did not make is in its way: refused,
+/// exit 2, before the simulation), none of the earlier run's files may have
+/// been replaced by the new run's, so summary.csv and monthly.csv always
+/// come from the same run.
 #[test]
 fn failed_write_replaces_no_file() {
     let dir = tmp();
@@ -975,7 +987,7 @@ fn failed_write_replaces_no_file() {
     std::fs::create_dir(out.join("monthly.csv")).expect("mkdir monthly.csv");
 
     let (code, _, stderr) = run("2");
-    assert_eq!(code, 1, "stderr:\n{stderr}");
+    assert_eq!(code, 2, "stderr:\n{stderr}");
     assert_no_tmp_files(dir.path());
     assert!(
         std::fs::read(out.join("summary.csv")).expect("summary.csv") == old_summary,

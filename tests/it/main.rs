@@ -24,6 +24,9 @@
 //!   CSV format, the report, `validate`, atomic output, shipped scenarios;
 //! - [`commands`]: `--set` / `--scale`, `whatif`, `sweep`, `batch`,
 //!   `run --format` and `run --precision`;
+//! - [`files`]: output directories are all-or-nothing, locked, refused
+//!   when they hold other files (unless `--force`), left as they were by
+//!   SIGINT/SIGTERM/SIGKILL; no input overwritten; bad batches write nothing;
 //! - [`robustness`]: no input makes pipesim panic;
 //! - [`hardening`]: overflowing inputs rejected, nothing non-finite in any
 //!   output, safe identifiers and CSV cells, escaped terminal text, every
@@ -49,6 +52,7 @@ mod commands;
 mod correlation;
 mod coverage;
 mod determinism;
+mod files;
 mod grammar;
 mod hardening;
 mod model_laws;
