@@ -46,7 +46,9 @@ pub use batch::{Batch, BatchFailure, BatchRun, BatchSpec, batch, batch_files, sc
 pub use run::{
     Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,
 };
-pub use spec::{MAX_THREADS, RunSpec};
+pub use spec::{
+    MAX_SERIES, MAX_THREADS, MAX_WORK, MAX_WORK_PER_TRIAL, RunSpec, run_series, within_work_limits,
+};
 pub use sweep::{
     Axis, Crossover, MAX_POINTS, Objective, Sweep, SweepSpec, best_point, crossovers, grid,
     point_overrides, sweep,
@@ -75,6 +77,24 @@ pub enum Error {
     /// The per-trial sink (e.g. `trials.csv`) failed.
     #[error("writing trials.csv")]
     Sink(#[source] std::io::Error),
+    /// The run's estimated work is above the limits
+    /// ([`MAX_WORK_PER_TRIAL`], [`MAX_WORK`]).
+    #[error("the run is too large: {estimate}; {how}")]
+    TooMuchWork { estimate: String, how: &'static str },
+    /// The scenario has more series than a run may accumulate
+    /// ([`MAX_SERIES`]).
+    #[error(
+        "{strategies} strategies × {horizon} months make {series} series to accumulate, more than the {limit} a run can hold in bounded memory; use fewer strategies or a shorter horizon"
+    )]
+    TooManySeries {
+        strategies: usize,
+        horizon: usize,
+        series: u64,
+        limit: u64,
+    },
+    /// The accumulated statistics outgrew their memory limit.
+    #[error(transparent)]
+    TooLarge(#[from] crate::accum::TooLarge),
     /// Some scenarios of a batch failed (the others ran).
     #[error("{failed} of {total} scenarios failed")]
     ScenariosFailed {
@@ -91,7 +111,12 @@ impl Error {
     /// otherwise.
     pub fn is_input(&self) -> bool {
         match self {
-            Error::Scenario(_) | Error::Invalid { .. } | Error::WhatIfStrategies { .. } => true,
+            Error::Scenario(_)
+            | Error::Invalid { .. }
+            | Error::WhatIfStrategies { .. }
+            | Error::TooMuchWork { .. }
+            | Error::TooManySeries { .. }
+            | Error::TooLarge(_) => true,
             Error::ScenariosFailed { input_only, .. } => *input_only,
             Error::Pool(_) | Error::Sink(_) => false,
         }

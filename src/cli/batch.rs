@@ -15,7 +15,8 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
         changes: args.sim.changes.parse()?,
         trials: args.sim.trials,
         seed: args.sim.seed,
-        threads: usize::from(args.sim.threads),
+        threads: args.sim.threads(),
+        allow_large_run: args.sim.allow_large_run,
     };
     let batch = {
         let bar = Bar::new(args.sim.quiet, "batch");

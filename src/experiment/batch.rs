@@ -23,6 +23,8 @@ pub struct BatchSpec {
     pub seed: Option<u64>,
     /// Worker threads, 0 = one per core.
     pub threads: usize,
+    /// Run scenarios even above the work limits (`--allow-large-run`).
+    pub allow_large_run: bool,
 }
 
 /// One scenario of a batch that ran.
@@ -147,7 +149,10 @@ pub fn batch(spec: &BatchSpec, progress: &dyn Progress) -> Result<Batch, Error> 
             input: e.is_input(),
         };
         let run_spec = match load(file, &spec.changes) {
-            Ok(scn) => RunSpec::new(scn).trials(spec.trials).seed(spec.seed),
+            Ok(scn) => RunSpec::new(scn)
+                .trials(spec.trials)
+                .seed(spec.seed)
+                .allow_large_run(spec.allow_large_run),
             Err(e) => {
                 failures.push(fail(e));
                 continue;

@@ -24,6 +24,9 @@
 //!   CSV format, the report, `validate`, atomic output, shipped scenarios;
 //! - [`commands`]: `--set` / `--scale`, `whatif`, `sweep`, `batch`,
 //!   `run --format` and `run --precision`;
+//! - [`limits`]: bounded time and memory on any input — windows sized by
+//!   bytes, the accumulators' memory bound, a linear analysis, the work
+//!   estimate and its limit, the thread cap;
 //! - [`robustness`]: no input makes pipesim panic;
 //! - [`value_stability`]: the exact draws and output bytes a seed gives,
 //!   pinned (fixtures in `tests/fixtures/value-stability/`,
@@ -47,6 +50,7 @@ mod correlation;
 mod coverage;
 mod determinism;
 mod grammar;
+mod limits;
 mod model_laws;
 mod robustness;
 mod streaming;
