@@ -85,7 +85,8 @@ fn accumulate(c: &mut Criterion) {
                     Some(WINDOW as u64),
                     budget,
                 );
-                acc.push(std::slice::from_ref(&block));
+                acc.push(std::slice::from_ref(&block))
+                    .expect("one window is within the memory limit");
                 acc
             })
         });

@@ -11,12 +11,24 @@
 //! accumulator switches for good to a [`QuantileSketch`] per series, whose
 //! error bound is documented in [`sketch`].
 //!
+//! Memory is bounded: exact values never take more than the budget (each
+//! series' buffer is capped at its share of it), sketches hold at most 16
+//! bytes per value inserted while sparse ([`sketch`]'s memory section), and
+//! [`Accumulator::push`] fails with [`TooLarge`] once the accumulator
+//! holds more than [`ACCUM_LIMIT_BYTES`] in all — checked after every
+//! window, so the limit is exceeded by at most one window's growth (16
+//! bytes per value of the window). [`Accumulator::get`] finds a series by
+//! a hash index, so the analysis is linear in the number of series.
+//!
 //! Series are updated in parallel (one task per series, each task walking
 //! the window's trials in order), so results are identical for any thread
 //! count. In exact mode the mean and sd are computed two-pass from the kept
 //! values at the end, exactly as [`crate::stats::summarize`] does.
 
 pub mod sketch;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -28,8 +40,38 @@ use sketch::QuantileSketch;
 /// Memory allowed for exact quantiles: every value of every series kept.
 pub const EXACT_BUDGET_BYTES: u64 = 256 << 20;
 
+/// Most memory an accumulator may hold: every series' state, its index
+/// entry, and its exact values or sketch (2 GiB).
+pub const ACCUM_LIMIT_BYTES: u64 = 2 << 30;
+
+/// Bytes of one series before any value: its [`SeriesAcc`], an empty
+/// sketch and its index entry (a hash table holds at most 2 × 8/7 slots of
+/// one entry and a control byte per series) — the planning figure of the
+/// up-front check.
+pub const SERIES_FIXED_BYTES: u64 = (std::mem::size_of::<SeriesAcc>()
+    + std::mem::size_of::<QuantileSketch>()
+    + 3 * std::mem::size_of::<(Source, usize)>()) as u64;
+
+/// Bytes of the index of `capacity` entries (slots of an entry and a
+/// control byte, 8 slots per 7 entries).
+fn index_bytes(capacity: usize) -> u64 {
+    (capacity * 8 / 7 * (std::mem::size_of::<(Source, usize)>() + 1)) as u64
+}
+
+/// The accumulator outgrew [`ACCUM_LIMIT_BYTES`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the statistics of {series} series need more than {limit_mib} MiB ({used_mib} MiB after {trials} trials); run fewer strategies or a shorter horizon"
+)]
+pub struct TooLarge {
+    pub series: usize,
+    pub trials: u64,
+    pub used_mib: u64,
+    pub limit_mib: u64,
+}
+
 /// Where a series takes its value from, in the blocks of a window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     /// Metric `k` of strategy `s` in block `b`.
     Metric { b: usize, s: usize, k: usize },
@@ -161,6 +203,15 @@ impl SeriesAcc {
         self.n
     }
 
+    /// Memory of this series (its state and its values or sketch).
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + match &self.store {
+                Store::Exact(v) => v.capacity() * std::mem::size_of::<f64>(),
+                Store::Sketch(sk) => sk.bytes(),
+            }
+    }
+
     /// Are all values finite (is the metric defined in every trial)?
     pub fn all_finite(&self) -> bool {
         match &self.store {
@@ -259,12 +310,32 @@ impl SeriesAcc {
 }
 
 /// The series of a run or a what-if, fed window by window.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Accumulator {
     pub series: Vec<SeriesAcc>,
+    /// Position of each source in `series`.
+    index: HashMap<Source, usize>,
     trials: u64,
     exact: bool,
     budget: u64,
+    limit: u64,
+    /// Series compared by [`Accumulator::get`] so far (a measure of the
+    /// analysis' work, for tests).
+    probes: AtomicU64,
+}
+
+impl Clone for Accumulator {
+    fn clone(&self) -> Self {
+        Accumulator {
+            series: self.series.clone(),
+            index: self.index.clone(),
+            trials: self.trials,
+            exact: self.exact,
+            budget: self.budget,
+            limit: self.limit,
+            probes: AtomicU64::new(self.probes.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl Accumulator {
@@ -283,25 +354,39 @@ impl Accumulator {
         budget: u64,
     ) -> Accumulator {
         let exact = fits(sources.len(), planned.unwrap_or(0), budget);
-        Accumulator {
-            series: sources
-                .into_iter()
-                .map(|(s, t)| SeriesAcc::new(s, t, exact))
-                .collect(),
-            trials: 0,
-            exact,
-            budget,
-        }
+        let series: Vec<SeriesAcc> = sources
+            .into_iter()
+            .map(|(s, t)| SeriesAcc::new(s, t, exact))
+            .collect();
+        Accumulator::assemble(series, 0, exact, budget)
     }
 
     /// An exact accumulator over series already complete.
     pub fn from_series(series: Vec<SeriesAcc>, trials: u64) -> Accumulator {
+        Accumulator::assemble(series, trials, true, EXACT_BUDGET_BYTES)
+    }
+
+    fn assemble(series: Vec<SeriesAcc>, trials: u64, exact: bool, budget: u64) -> Accumulator {
+        let index = series
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.source, i))
+            .collect();
         Accumulator {
             series,
+            index,
             trials,
-            exact: true,
-            budget: EXACT_BUDGET_BYTES,
+            exact,
+            budget,
+            limit: ACCUM_LIMIT_BYTES,
+            probes: AtomicU64::new(0),
         }
+    }
+
+    /// Another memory limit than [`ACCUM_LIMIT_BYTES`] (for tests).
+    pub fn with_limit(mut self, bytes: u64) -> Accumulator {
+        self.limit = bytes;
+        self
     }
 
     pub fn trials(&self) -> u64 {
@@ -311,6 +396,12 @@ impl Accumulator {
     /// Are quantiles exact?
     pub fn exact(&self) -> bool {
         self.exact
+    }
+
+    /// Memory held: every series and the index.
+    pub fn bytes(&self) -> u64 {
+        let series: usize = self.series.par_iter().map(SeriesAcc::bytes).sum();
+        series as u64 + index_bytes(self.index.capacity())
     }
 
     /// Prepare for `more` trials: switch to sketches if exact storage would
@@ -324,24 +415,53 @@ impl Accumulator {
         }
     }
 
-    /// Add one window (one block per scenario, same trials).
-    pub fn push(&mut self, blocks: &[Block]) {
+    /// Add one window (one block per scenario, same trials). Fails once the
+    /// accumulator holds more than its limit ([`ACCUM_LIMIT_BYTES`]).
+    pub fn push(&mut self, blocks: &[Block]) -> Result<(), TooLarge> {
         let len = blocks.first().map_or(0, |b| b.len);
         self.reserve(len as u64);
-        self.series.par_iter_mut().for_each(|acc| {
-            if let Store::Exact(v) = &mut acc.store {
-                v.reserve(len);
-            }
-            for t in 0..len {
-                acc.push(acc.source.value(blocks, t));
-            }
-        });
+        // an exact series never holds more than its share of the budget
+        let cap = (self.budget / 8 / self.series.len().max(1) as u64) as usize;
+        let bytes: usize = self
+            .series
+            .par_iter_mut()
+            .map(|acc| {
+                if let Store::Exact(v) = &mut acc.store {
+                    let need = v.len() + len;
+                    if need > v.capacity() {
+                        let target = need.max((2 * v.capacity()).min(cap));
+                        v.reserve_exact(target - v.len());
+                    }
+                }
+                for t in 0..len {
+                    acc.push(acc.source.value(blocks, t));
+                }
+                acc.bytes()
+            })
+            .sum();
         self.trials += len as u64;
+        let used = bytes as u64 + index_bytes(self.index.capacity());
+        if used > self.limit {
+            return Err(TooLarge {
+                series: self.series.len(),
+                trials: self.trials,
+                used_mib: used >> 20,
+                limit_mib: self.limit >> 20,
+            });
+        }
+        Ok(())
     }
 
-    /// The series with this source.
+    /// The series with this source (a hash lookup).
     pub fn get(&self, source: Source) -> Option<&SeriesAcc> {
-        self.series.iter().find(|a| a.source == source)
+        self.probes.fetch_add(1, Ordering::Relaxed);
+        self.index.get(&source).map(|&i| &self.series[i])
+    }
+
+    /// Series compared by [`Accumulator::get`] so far: one per call (a
+    /// linear search compared up to every series per call).
+    pub fn probes(&self) -> u64 {
+        self.probes.load(Ordering::Relaxed)
     }
 }
 

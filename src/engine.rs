@@ -10,8 +10,11 @@
 //! strategy's numbers, and a what-if moves only what it touches. Trials are simulated window by window into
 //! trial-major [`Block`]s (each window cut into chunks run on a rayon pool)
 //! and handed on in trial order, so the output is bit-identical for any
-//! number of threads. [`run_blocks`] streams windows to a consumer (memory
-//! bounded by one window); [`simulate`] keeps every trial, for tests and
+//! number of threads. Windows are sized by bytes ([`window_trials`]: about
+//! 16 MiB of raw results, two held at once), so the engine's memory does
+//! not grow with strategies × horizon beyond one trial's results.
+//! [`run_blocks`] streams windows to a consumer (memory bounded by two
+//! windows); [`simulate`] keeps every trial, for tests and
 //! library users who want the raw values.
 
 use rayon::prelude::*;
@@ -21,7 +24,10 @@ use crate::model::{self, TrialOut, Workspace};
 use crate::params::{self, TrialDraws};
 use crate::scenario::Scenario;
 
-/// Trials per work unit. Fixed, so chunking never depends on the thread count.
+/// Trials per work unit of a window of at least that many trials (a window
+/// of fewer, for scenarios whose trials are large, is cut into single
+/// trials). Never depends on the thread count; and since every trial seeds
+/// its own streams, no number depends on how a window is cut either.
 pub const CHUNK: u64 = 512;
 
 pub use crate::sampling::streams::{StreamRng, fnv1a, splitmix64, stream_rng};
@@ -129,6 +135,18 @@ pub trait TrialSink: Send {
 /// seeds its own streams, so the values do not depend on how the range is
 /// cut or on the thread count.
 pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: &mut Block) {
+    simulate_block_in_units(scn, seed, start, len, CHUNK as usize, block);
+}
+
+/// [`simulate_block`] cut into work units of `unit` trials.
+fn simulate_block_in_units(
+    scn: &Scenario,
+    seed: u64,
+    start: u64,
+    len: usize,
+    unit: usize,
+    block: &mut Block,
+) {
     let ns = scn.strategies.len();
     let per = MonthlyMetric::COUNT * scn.horizon;
     block.start = start;
@@ -139,7 +157,7 @@ pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: 
     block.metrics.resize(len * ns, [0.0; Metric::COUNT]);
     block.monthly.clear();
     block.monthly.resize(len * ns * per, 0.0);
-    let chunk = CHUNK as usize;
+    let chunk = unit.max(1);
     block
         .metrics
         .par_chunks_mut(chunk * ns)
@@ -170,20 +188,44 @@ pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: 
 }
 
 /// Raw-result bytes of one window of trials (per scenario simulated side by
-/// side); windows are simulated while the previous one is consumed.
-const WINDOW_BYTES: usize = 16 << 20;
+/// side); windows are simulated while the previous one is consumed, so two
+/// are held.
+pub const WINDOW_BYTES: usize = 16 << 20;
 /// Most chunks in a window.
 const WINDOW_MAX_CHUNKS: usize = 64;
 
-/// Trials per window for these scenarios: a whole number of chunks, sized so
-/// that a window's raw results stay near `WINDOW_BYTES` (16 MiB).
+/// Raw-result bytes of one trial of these scenarios (every strategy's
+/// metrics and monthly values).
+pub fn trial_bytes(scns: &[&Scenario]) -> usize {
+    scns.iter()
+        .map(|s| {
+            s.strategies
+                .len()
+                .saturating_mul(Metric::COUNT + MonthlyMetric::COUNT * s.horizon)
+                .saturating_mul(8)
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// Trials per window for these scenarios, sized so that a window's raw
+/// results stay within [`WINDOW_BYTES`] (16 MiB): a whole number of chunks
+/// when a chunk fits (at most 64), else as many single trials as fit, and
+/// at least one trial (whose results may then exceed 16 MiB: one trial of
+/// 150 strategies × 600 months is 4.3 MB).
 pub fn window_trials(scns: &[&Scenario]) -> u64 {
-    let per_trial: usize = scns
-        .iter()
-        .map(|s| s.strategies.len() * (Metric::COUNT + MonthlyMetric::COUNT * s.horizon) * 8)
-        .sum();
-    let chunks = (WINDOW_BYTES / per_trial.max(1) / CHUNK as usize).clamp(1, WINDOW_MAX_CHUNKS);
-    chunks as u64 * CHUNK
+    let fit = WINDOW_BYTES / trial_bytes(scns).max(1);
+    let chunk = CHUNK as usize;
+    if fit >= chunk {
+        ((fit / chunk).min(WINDOW_MAX_CHUNKS) * chunk) as u64
+    } else {
+        fit.max(1) as u64
+    }
+}
+
+/// Bytes of raw results the engine holds at once for these scenarios: two
+/// windows (one simulated while the other is consumed).
+pub fn planned_window_bytes(scns: &[&Scenario]) -> u64 {
+    2 * window_trials(scns) * trial_bytes(scns) as u64
 }
 
 /// Simulate trials `range` of every scenario in `scns` (same seed, so the
@@ -203,11 +245,12 @@ pub fn run_blocks<E: Send>(
         return Ok(());
     }
     let window = window_trials(scns);
+    let unit = if window >= CHUNK { CHUNK as usize } else { 1 };
     let simulate_window = |start: u64, blocks: &mut Vec<Block>| {
         let len = (range.end - start).min(window) as usize;
         blocks.resize_with(scns.len(), Block::default);
         for (scn, block) in scns.iter().zip(blocks.iter_mut()) {
-            simulate_block(scn, seed, start, len, block);
+            simulate_block_in_units(scn, seed, start, len, unit, block);
         }
         len as u64
     };
@@ -229,9 +272,38 @@ pub fn run_blocks<E: Send>(
     }
 }
 
-/// A rayon pool with `threads` workers (0 = one per core). Run [`simulate`]
-/// and the statistics inside its `install` to bound the threads used.
+/// Most worker threads per available core ([`capped_threads`]).
+pub const THREADS_PER_CORE: usize = 4;
+
+/// Cores available to the process (`std::thread::available_parallelism`,
+/// 1 when unknown).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The worker threads a run uses for `requested` (0 = one per core): at
+/// most [`THREADS_PER_CORE`] × the available cores, since more threads only
+/// add scheduling and memory traffic (1,024 threads ran 18× slower than 2
+/// on two cores). Returns the count and, when it was capped, a note saying
+/// so. Results never depend on it.
+pub fn capped_threads(requested: usize) -> (usize, Option<String>) {
+    let cores = available_cores();
+    let most = THREADS_PER_CORE.saturating_mul(cores);
+    if requested > most {
+        let note = format!(
+            "--threads {requested}: using {most} worker threads ({THREADS_PER_CORE} per available core, {cores} cores); more only slow a run down"
+        );
+        (most, Some(note))
+    } else {
+        (requested, None)
+    }
+}
+
+/// A rayon pool with `threads` workers (0 = one per core), capped by
+/// [`capped_threads`]. Run [`simulate`] and the statistics inside its
+/// `install` to bound the threads used.
 pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, PoolError> {
+    let (threads, _) = capped_threads(threads);
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -49,7 +49,9 @@ pub use batch::{
 pub use run::{
     Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,
 };
-pub use spec::{MAX_THREADS, RunSpec};
+pub use spec::{
+    MAX_SERIES, MAX_THREADS, MAX_WORK, MAX_WORK_PER_TRIAL, RunSpec, run_series, within_work_limits,
+};
 pub use sweep::{
     Axis, Crossover, MAX_POINTS, Objective, Sweep, SweepSpec, best_point, crossovers, grid,
     point_overrides, sweep,
@@ -82,6 +84,24 @@ pub enum Error {
     /// The per-trial sink (e.g. `trials.csv`) failed.
     #[error("writing trials.csv")]
     Sink(#[source] std::io::Error),
+    /// The run's estimated work is above the limits
+    /// ([`MAX_WORK_PER_TRIAL`], [`MAX_WORK`]).
+    #[error("the run is too large: {estimate}; {how}")]
+    TooMuchWork { estimate: String, how: &'static str },
+    /// The scenario has more series than a run may accumulate
+    /// ([`MAX_SERIES`]).
+    #[error(
+        "{strategies} strategies × {horizon} months make {series} series to accumulate, more than the {limit} a run can hold in bounded memory; use fewer strategies or a shorter horizon"
+    )]
+    TooManySeries {
+        strategies: usize,
+        horizon: usize,
+        series: u64,
+        limit: u64,
+    },
+    /// The accumulated statistics outgrew their memory limit.
+    #[error(transparent)]
+    TooLarge(#[from] crate::accum::TooLarge),
     /// Some scenarios of a batch failed (the others ran).
     #[error("{failed} of {total} scenarios failed")]
     ScenariosFailed {
@@ -101,7 +121,10 @@ impl Error {
             Error::Scenario(_)
             | Error::Invalid { .. }
             | Error::WhatIfStrategies { .. }
-            | Error::Figure(_) => true,
+            | Error::Figure(_)
+            | Error::TooMuchWork { .. }
+            | Error::TooManySeries { .. }
+            | Error::TooLarge(_) => true,
             Error::ScenariosFailed { input_only, .. } => *input_only,
             Error::Pool(_) | Error::Sink(_) => false,
         }

@@ -13,6 +13,10 @@
 //! 4. `revenue`: MRR, revenue and ARR from the monthly bookings, and the
 //!    trial's metrics.
 //!
+//! [`work`] estimates, from the parameters' means, how much a trial
+//! simulates (opportunities, channel-months), so a run too large to finish
+//! is refused before it starts.
+//!
 //! Counts are drawn as counts, never one draw per lead, so volume costs
 //! nothing; only opportunities are simulated one by one.
 //!
@@ -80,6 +84,7 @@ mod capacity;
 mod deals;
 mod funnel;
 mod revenue;
+pub mod work;
 
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::params::{self, SharedParams, StrategyParams, TrialDraws};

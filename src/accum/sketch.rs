@@ -72,13 +72,24 @@
 //!
 //! # Memory
 //!
+//! Each sign's store is sparse — sorted `(bucket, count)` pairs, 16 bytes
+//! per occupied bucket — until a dense array over the occupied range (8
+//! bytes per bucket, plus 32 buckets of slack on each side) is no larger;
+//! a dense store that would grow to more than four times its sparse size
+//! goes back to sparse. So a store never takes more than about 4 × 16
+//! bytes per occupied bucket (and never more than 16 bytes per value
+//! inserted, plus the `Vec`'s doubling slack, while sparse), whatever the
+//! range of the values: a series of a few small integers or of a few
+//! values 10⁻³⁰⁰ and 10³⁰⁰ takes a few hundred bytes. The representation
+//! changes no count, hence no quantile.
+//!
 //! About `1/ln γ ≈ 125` buckets (up to 4 % more from the cubic mapping) per
-//! factor `e` of range, ≈ 290 per decade, 8 bytes each, plus up to 25 %
-//! growth slack. A lognormal sample with `σ = 1` of 10⁶ values spans ~10
-//! factors of `e`: about 13 KB (tested). Values from 10⁻⁶ to 10¹³ need
-//! ~5 500 buckets (44 KB) per sign, ~57 KB with the slack; both signs twice
-//! that (tested). The stores never exceed the whole `f64` range: ≈ 1.47 MB
-//! per sign in the (unrealistic) case of values spanning 10⁻³⁰⁸..10³⁰⁸.
+//! factor `e` of range, ≈ 290 per decade. A lognormal sample with `σ = 1`
+//! of 10⁶ values spans ~10 factors of `e`: about 13 KB (tested). Values
+//! from 10⁻⁶ to 10¹³ need ~5 500 buckets (44 KB) per sign, ~57 KB with the
+//! slack; both signs twice that (tested). The stores never exceed the whole
+//! `f64` range: ≈ 1.47 MB per sign, reached only when ~183 000 distinct
+//! buckets are occupied.
 //!
 //! # Speed
 //!
@@ -184,42 +195,124 @@ fn bucket_value(i: i32) -> f64 {
     ldexp(2.0 * a * b / (a + b), e0).min(f64::MAX)
 }
 
-/// Integer counts over a contiguous range of bucket indices.
-#[derive(Clone, Debug, Default)]
-struct Store {
-    counts: Vec<u64>,
-    /// Bucket index of `counts[0]`.
-    offset: i32,
+/// Integer counts per bucket index: sparse (sorted `(index, count)`
+/// pairs) while few buckets are occupied, dense (one count per index of a
+/// contiguous range) once that is smaller. Both hold the same counts, so
+/// quantiles do not depend on the representation; the sparse form bounds a
+/// store's memory by the values it holds (16 bytes per occupied bucket)
+/// rather than by their range (a dense store covering 10⁻³⁰⁸..10³⁰⁸ takes
+/// 1.47 MB).
+#[derive(Clone, Debug)]
+enum Store {
+    Sparse(Vec<(i32, u64)>),
+    Dense {
+        counts: Vec<u64>,
+        /// Bucket index of `counts[0]`.
+        offset: i32,
+    },
 }
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Sparse(Vec::new())
+    }
+}
+
+/// Buckets of slack a dense store keeps beyond its occupied range, at
+/// least, on each side it grows towards.
+const MIN_SLACK: i32 = 32;
 
 impl Store {
     #[inline(always)]
     fn add(&mut self, index: i32, n: u64) {
-        let j = index.wrapping_sub(self.offset) as u32 as usize;
-        match self.counts.get_mut(j) {
-            Some(c) => *c += n,
-            None => {
-                self.cover(index, index);
-                self.counts[(index - self.offset) as usize] += n;
+        if let Store::Dense { counts, offset } = self {
+            let j = index.wrapping_sub(*offset) as u32 as usize;
+            if let Some(c) = counts.get_mut(j) {
+                *c += n;
+                return;
+            }
+        }
+        self.add_slow(index, n);
+    }
+
+    /// A sparse store, or an index outside a dense store's range.
+    #[cold]
+    fn add_slow(&mut self, index: i32, n: u64) {
+        match self {
+            Store::Sparse(pairs) => match pairs.binary_search_by_key(&index, |&(i, _)| i) {
+                Ok(k) => pairs[k].1 += n,
+                Err(k) => {
+                    pairs.insert(k, (index, n));
+                    self.densify_if_smaller();
+                }
+            },
+            Store::Dense { counts, offset } => {
+                let (lo, hi) = (*offset, *offset + counts.len() as i32 - 1);
+                let slack = (counts.len() as i32 / 4).max(MIN_SLACK);
+                let new_len = if index < lo {
+                    hi - (index - slack).max(MIN_INDEX) + 1
+                } else {
+                    (index + slack).min(MAX_INDEX) - lo + 1
+                };
+                let occupied = counts.iter().filter(|&&c| c != 0).count() + 1;
+                // growing would make the dense store more than four times
+                // the sparse one: back to sparse
+                if new_len as usize * 8 > 4 * occupied * 16 {
+                    let pairs = self.pairs();
+                    *self = Store::Sparse(pairs);
+                    self.add_slow(index, n);
+                } else {
+                    self.cover(index, index);
+                    self.add(index, n);
+                }
             }
         }
     }
 
-    /// Grows the store so indices `lo..=hi` are in range, with slack in the
-    /// direction of growth (amortised O(1) inserts).
-    #[cold]
-    fn cover(&mut self, lo: i32, hi: i32) {
-        const MIN_SLACK: i32 = 32;
-        if self.counts.is_empty() {
+    /// The occupied buckets in index order.
+    fn pairs(&self) -> Vec<(i32, u64)> {
+        match self {
+            Store::Sparse(p) => p.clone(),
+            Store::Dense { counts, offset } => counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c != 0)
+                .map(|(j, &c)| (*offset + j as i32, c))
+                .collect(),
+        }
+    }
+
+    /// Turn a sparse store dense when that takes no more memory (with its
+    /// slack on both sides).
+    fn densify_if_smaller(&mut self) {
+        let Store::Sparse(pairs) = self else {
+            return;
+        };
+        let (Some(&(lo, _)), Some(&(hi, _))) = (pairs.first(), pairs.last()) else {
+            return;
+        };
+        let dense = (hi - lo + 1 + 2 * MIN_SLACK) as usize * 8;
+        if dense <= pairs.capacity() * 16 {
+            let pairs = std::mem::take(pairs);
             let lo = (lo - MIN_SLACK).max(MIN_INDEX);
             let hi = (hi + MIN_SLACK).min(MAX_INDEX);
-            self.offset = lo;
-            self.counts = vec![0; (hi - lo + 1) as usize];
-            return;
+            let mut counts = vec![0; (hi - lo + 1) as usize];
+            for (i, c) in pairs {
+                counts[(i - lo) as usize] += c;
+            }
+            *self = Store::Dense { counts, offset: lo };
         }
-        let cur_lo = self.offset;
-        let cur_hi = self.offset + self.counts.len() as i32 - 1;
-        let slack = (self.counts.len() as i32 / 4).max(MIN_SLACK);
+    }
+
+    /// Grows a dense store so indices `lo..=hi` are in range, with slack in
+    /// the direction of growth (amortised O(1) inserts).
+    fn cover(&mut self, lo: i32, hi: i32) {
+        let Store::Dense { counts, offset } = self else {
+            return;
+        };
+        let cur_lo = *offset;
+        let cur_hi = *offset + counts.len() as i32 - 1;
+        let slack = (counts.len() as i32 / 4).max(MIN_SLACK);
         let new_lo = if lo < cur_lo {
             (lo - slack).max(MIN_INDEX)
         } else {
@@ -231,51 +324,49 @@ impl Store {
             cur_hi
         };
         let len = (new_hi - new_lo + 1) as usize;
-        let mut counts = Vec::with_capacity(len);
-        counts.resize((cur_lo - new_lo) as usize, 0);
-        counts.extend_from_slice(&self.counts);
-        counts.resize(len, 0);
-        self.counts = counts;
-        self.offset = new_lo;
+        let mut grown = Vec::with_capacity(len);
+        grown.resize((cur_lo - new_lo) as usize, 0);
+        grown.extend_from_slice(counts);
+        grown.resize(len, 0);
+        *counts = grown;
+        *offset = new_lo;
     }
 
     fn merge(&mut self, other: &Store) {
-        let Some(first) = other.counts.iter().position(|&c| c != 0) else {
-            return;
-        };
-        let last = other.counts.iter().rposition(|&c| c != 0).unwrap_or(first);
-        let (lo, hi) = (other.offset + first as i32, other.offset + last as i32);
-        let in_range = !self.counts.is_empty()
-            && lo >= self.offset
-            && hi < self.offset + self.counts.len() as i32;
-        if !in_range {
-            self.cover(lo, hi);
-        }
-        // Other's stored range may start below ours (slack), its non-zero
-        // range does not.
-        let start = (lo - self.offset) as usize;
-        for (dst, &c) in self.counts[start..]
-            .iter_mut()
-            .zip(&other.counts[first..=last])
-        {
-            *dst += c;
+        for (i, c) in other.pairs() {
+            self.add(i, c);
         }
     }
 
     /// Number of values in the store (summed on demand: keeping a running
     /// total costs a memory update per insert).
     fn total(&self) -> u64 {
-        self.counts.iter().sum()
+        match self {
+            Store::Sparse(p) => p.iter().map(|&(_, c)| c).sum(),
+            Store::Dense { counts, .. } => counts.iter().sum(),
+        }
     }
 
     /// Bucket index holding the value of rank `k` (0-based, `k < total`),
     /// ranks counted from the lowest index up.
     fn index_at_rank_ascending(&self, k: u64) -> i32 {
         let mut seen = 0u64;
-        for (j, &c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen > k {
-                return self.offset + j as i32;
+        match self {
+            Store::Sparse(p) => {
+                for &(i, c) in p {
+                    seen += c;
+                    if seen > k {
+                        return i;
+                    }
+                }
+            }
+            Store::Dense { counts, offset } => {
+                for (j, &c) in counts.iter().enumerate() {
+                    seen += c;
+                    if seen > k {
+                        return *offset + j as i32;
+                    }
+                }
             }
         }
         unreachable!("rank beyond the store's total")
@@ -284,17 +375,32 @@ impl Store {
     /// As [`Store::index_at_rank_ascending`], from the highest index down.
     fn index_at_rank_descending(&self, k: u64) -> i32 {
         let mut seen = 0u64;
-        for (j, &c) in self.counts.iter().enumerate().rev() {
-            seen += c;
-            if seen > k {
-                return self.offset + j as i32;
+        match self {
+            Store::Sparse(p) => {
+                for &(i, c) in p.iter().rev() {
+                    seen += c;
+                    if seen > k {
+                        return i;
+                    }
+                }
+            }
+            Store::Dense { counts, offset } => {
+                for (j, &c) in counts.iter().enumerate().rev() {
+                    seen += c;
+                    if seen > k {
+                        return *offset + j as i32;
+                    }
+                }
             }
         }
         unreachable!("rank beyond the store's total")
     }
 
     fn bytes(&self) -> usize {
-        self.counts.capacity() * std::mem::size_of::<u64>()
+        match self {
+            Store::Sparse(p) => p.capacity() * std::mem::size_of::<(i32, u64)>(),
+            Store::Dense { counts, .. } => counts.capacity() * std::mem::size_of::<u64>(),
+        }
     }
 }
 
@@ -833,5 +939,37 @@ mod tests {
         }
         eprintln!("1e-6..1e13, both signs: {} bytes", wide.bytes());
         assert!(wide.bytes() < 2 * 64 * 1024, "{}", wide.bytes());
+    }
+
+    #[test]
+    fn sparse_and_dense_stores_give_the_same_quantiles() {
+        // a few values over the whole range stay sparse and small
+        let mut far = QuantileSketch::new();
+        for x in [1e-300, 3.0, 1e300, -1e-250, -1e250, 7.0, 1e300] {
+            far.insert(x);
+        }
+        assert!(far.bytes() < 512, "{}", far.bytes());
+        // the same values through a dense store: identical quantiles
+        let xs = sample(LogNormal::new(0.0, 1.0).unwrap(), 5_000, 20);
+        let mut mixed = xs.clone();
+        mixed.extend([1e-300, 1e300]);
+        let dense = sketch_of(&mixed);
+        let mut sparse_first = QuantileSketch::new();
+        for &x in mixed.iter().rev() {
+            sparse_first.insert(x);
+        }
+        for i in 0..=200 {
+            let p = f64::from(i) / 200.0;
+            assert_eq!(
+                dense.quantile(p).to_bits(),
+                sparse_first.quantile(p).to_bits()
+            );
+        }
+        check_bound(&mixed);
+        // small integers (won deals per month) stay sparse
+        let ints: Vec<f64> = (0..10_000).map(|i| f64::from(i % 30)).collect();
+        let s = sketch_of(&ints);
+        assert!(s.bytes() < 1024, "{}", s.bytes());
+        check_bound(&ints);
     }
 }

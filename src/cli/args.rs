@@ -39,14 +39,32 @@ pub struct SimArgs {
     /// Master seed (default: the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads, 0 to 1024; 0 = one per core. Results do not depend on it.
+    /// Worker threads, 0 to 1024; 0 = one per core. At most 4 per available
+    /// core are used (a note says so). Results do not depend on it.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub threads: u16,
+    /// Run even when the estimated work is above the limits (10^7
+    /// opportunities and channel-months per trial, 10^11 per run; see
+    /// `validate`).
+    #[arg(long)]
+    pub allow_large_run: bool,
     #[command(flatten)]
     pub changes: Changes,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl SimArgs {
+    /// `--threads`, after printing a note to stderr when the engine will
+    /// use fewer ([`pipesim::engine::capped_threads`]).
+    pub fn threads(&self) -> usize {
+        let requested = usize::from(self.threads);
+        if let (_, Some(note)) = pipesim::engine::capped_threads(requested) {
+            eprintln!("note: {note}");
+        }
+        requested
+    }
 }
 
 /// What goes to stdout.

@@ -17,7 +17,8 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
         changes: args.sim.changes.parse()?,
         trials: args.sim.trials,
         seed: args.sim.seed,
-        threads: usize::from(args.sim.threads),
+        threads: args.sim.threads(),
+        allow_large_run: args.sim.allow_large_run,
     };
     // every input loaded and --out checked, locked and staged before any
     // scenario runs; bad input writes nothing

@@ -31,7 +31,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let spec = RunSpec::new(scn)
         .trials(args.sim.trials)
         .seed(args.sim.seed)
-        .threads(usize::from(args.sim.threads))
+        .threads(args.sim.threads())
+        .allow_large_run(args.sim.allow_large_run)
         .precision(precision);
     // the input first, then --out (checked, locked and staged before the
     // simulation, so a clash is found at once)

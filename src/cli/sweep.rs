@@ -25,7 +25,8 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         axes,
         trials: args.sim.trials,
         seed: args.sim.seed,
-        threads: usize::from(args.sim.threads),
+        threads: args.sim.threads(),
+        allow_large_run: args.sim.allow_large_run,
         ..SweepSpec::new(&args.scenario, objective)
     };
     // checked and staged before the simulation; never the scenario itself

@@ -1,4 +1,5 @@
-//! `pipesim validate`: load a scenario (with changes), describe it, and
+//! `pipesim validate`: load a scenario (with changes), describe it, estimate
+//! the work of a run of its trials (against the limits `run` enforces), and
 //! simulate nothing.
 
 use std::path::Path;
@@ -14,5 +15,6 @@ pub fn validate(file: &Path, changes: &Changes) -> anyhow::Result<()> {
     for o in &scn.overrides {
         out.push_str(&format!("  changed: {o}\n"));
     }
+    out.push_str(&text::describe_work(&scn, scn.trials));
     super::print_stdout(out.as_bytes())
 }

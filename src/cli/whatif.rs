@@ -22,7 +22,8 @@ pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
     let plan = RunSpec::new(experiment::load(&args.scenario, &[])?)
         .trials(args.sim.trials)
         .seed(args.sim.seed)
-        .threads(usize::from(args.sim.threads));
+        .threads(args.sim.threads())
+        .allow_large_run(args.sim.allow_large_run);
     let changed = experiment::load(&args.scenario, &changes)?;
     plan.check()?;
     // checked and staged before the simulation; never the scenario itself

@@ -23,6 +23,8 @@ pub struct BatchSpec {
     pub seed: Option<u64>,
     /// Worker threads, 0 = one per core.
     pub threads: usize,
+    /// Run scenarios even above the work limits (`--allow-large-run`).
+    pub allow_large_run: bool,
 }
 
 /// One scenario of a batch that ran.
@@ -218,7 +220,10 @@ pub fn load_batch(spec: &BatchSpec) -> Result<LoadedBatch, Error> {
     let mut runs = Vec::new();
     for (file, name) in files.into_iter().zip(names) {
         let loaded = load(&file, &spec.changes).and_then(|scn| {
-            let run_spec = RunSpec::new(scn).trials(spec.trials).seed(spec.seed);
+            let run_spec = RunSpec::new(scn)
+                .trials(spec.trials)
+                .seed(spec.seed)
+                .allow_large_run(spec.allow_large_run);
             run_spec.check().map(|()| run_spec)
         });
         match loaded {

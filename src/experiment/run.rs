@@ -150,7 +150,7 @@ fn feed(
             if let Some(s) = sink.as_mut() {
                 s.write_block(&blocks[0]).map_err(Error::Sink)?;
             }
-            acc.push(blocks);
+            acc.push(blocks)?;
             Ok(())
         },
     )

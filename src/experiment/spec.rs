@@ -1,13 +1,92 @@
 //! [`RunSpec`]: what to run — the scenario, trials, seed, threads,
-//! precision target and quantile budget — checked in one place.
+//! precision target and quantile budget — checked in one place, with the
+//! limits that bound a run's time and memory:
+//!
+//! - **work**: the estimated work ([`crate::model::work`]: expected
+//!   opportunities plus channel-months, from the parameters' means) may be
+//!   at most [`MAX_WORK_PER_TRIAL`] per trial and [`MAX_WORK`] for the run
+//!   (the trials, or `--max-trials` with a precision target), unless the
+//!   spec allows a large run (`--allow-large-run`);
+//! - **memory**: the series a run accumulates (12 metrics, 6 × horizon
+//!   monthly values and, but for the baseline, 12 paired differences per
+//!   strategy) must leave half of [`ACCUM_LIMIT_BYTES`] for their values:
+//!   at most [`MAX_SERIES`] (about 790 strategies at 600 months). No flag
+//!   lifts this one.
 
-use crate::accum::EXACT_BUDGET_BYTES;
+use crate::accum::{ACCUM_LIMIT_BYTES, EXACT_BUDGET_BYTES, SERIES_FIXED_BYTES};
+use crate::metrics::{Metric, MonthlyMetric};
+use crate::model::work::{self, WorkEstimate};
 use crate::scenario::Scenario;
 
 use super::{Error, Precision};
 
-/// Most worker threads a run may ask for.
+/// Most worker threads a run may ask for (the engine then uses at most
+/// [`crate::engine::THREADS_PER_CORE`] per available core).
 pub const MAX_THREADS: usize = 1024;
+
+/// Most estimated work units (opportunities + channel-months) per trial:
+/// 10⁷, a few seconds of one core. The shipped scenarios need 1,000–3,000.
+pub const MAX_WORK_PER_TRIAL: f64 = 1e7;
+
+/// Most estimated work units of a whole run: 10¹¹, roughly half an hour on
+/// two cores. The shipped scenarios at 10⁷ trials need 1.3·10¹⁰–3·10¹⁰.
+pub const MAX_WORK: f64 = 1e11;
+
+/// Most series a run may accumulate: their fixed state
+/// ([`SERIES_FIXED_BYTES`] each) takes at most half of
+/// [`ACCUM_LIMIT_BYTES`].
+pub const MAX_SERIES: u64 = ACCUM_LIMIT_BYTES / 2 / SERIES_FIXED_BYTES;
+
+/// The series a run of `scn` accumulates (see
+/// [`crate::analysis::run_sources`]): per strategy its metrics and monthly
+/// values, per non-baseline strategy its paired differences.
+pub fn run_series(scn: &Scenario) -> u64 {
+    let ns = scn.strategies.len() as u64;
+    let per = (Metric::COUNT + MonthlyMetric::COUNT * scn.horizon) as u64;
+    ns * per + ns.saturating_sub(1) * Metric::COUNT as u64
+}
+
+/// A count for a message: `1.23e10`.
+fn quantity(x: f64) -> String {
+    format!("{x:.3e}")
+}
+
+/// Is a run of `trials` trials of this estimate within the work limits?
+pub fn within_work_limits(w: &WorkEstimate, trials: u64) -> bool {
+    w.per_trial() <= MAX_WORK_PER_TRIAL && w.total(trials) <= MAX_WORK
+}
+
+/// Refuse a run whose estimated work exceeds the limits.
+fn check_work(w: &WorkEstimate, trials: u64) -> Result<(), Error> {
+    let per = w.per_trial();
+    let total = w.total(trials);
+    let how = "use fewer trials (--trials) or smaller volumes, or pass --allow-large-run to run it anyway";
+    // NaN (an undefined mean) counts as too much
+    if !(per <= MAX_WORK_PER_TRIAL) {
+        return Err(Error::TooMuchWork {
+            estimate: format!(
+                "about {} opportunities and {} channel-months per trial, above the limit of {} per trial",
+                quantity(w.opportunities),
+                quantity(w.channel_months),
+                quantity(MAX_WORK_PER_TRIAL)
+            ),
+            how: "check the volumes and conversions, or pass --allow-large-run to run it anyway",
+        });
+    }
+    if !(total <= MAX_WORK) {
+        return Err(Error::TooMuchWork {
+            estimate: format!(
+                "about {} work units ({} opportunities and channel-months per trial × {} trials), above the limit of {} per run",
+                quantity(total),
+                quantity(per),
+                quantity(trials as f64),
+                quantity(MAX_WORK)
+            ),
+            how,
+        });
+    }
+    Ok(())
+}
 
 /// A run of one scenario.
 #[derive(Debug, Clone)]
@@ -24,6 +103,8 @@ pub struct RunSpec {
     pub precision: Option<Precision>,
     /// Bytes of kept values for exact quantiles (beyond: the sketch).
     pub exact_budget: u64,
+    /// Run even above the work limits ([`MAX_WORK`], [`MAX_WORK_PER_TRIAL`]).
+    pub allow_large_run: bool,
 }
 
 impl RunSpec {
@@ -37,7 +118,14 @@ impl RunSpec {
             threads: 0,
             precision: None,
             exact_budget: EXACT_BUDGET_BYTES,
+            allow_large_run: false,
         }
+    }
+
+    /// Run even above the work limits.
+    pub fn allow_large_run(mut self, allow: bool) -> RunSpec {
+        self.allow_large_run = allow;
+        self
     }
 
     /// Another trial count, when given.
@@ -93,6 +181,29 @@ impl RunSpec {
             if p.max_trials < 2 {
                 return Err(Error::invalid("--max-trials", "expected at least 2"));
             }
+        }
+        self.check_size()
+    }
+
+    /// The memory and work limits (module docs); a sweep checks every
+    /// point with this before running any.
+    pub fn check_size(&self) -> Result<(), Error> {
+        let scn = &self.scenario;
+        let series = run_series(scn);
+        if series > MAX_SERIES {
+            return Err(Error::TooManySeries {
+                strategies: scn.strategies.len(),
+                horizon: scn.horizon,
+                series,
+                limit: MAX_SERIES,
+            });
+        }
+        if !self.allow_large_run {
+            let trials = match &self.precision {
+                Some(p) => p.max_trials.max(self.trials),
+                None => self.trials,
+            };
+            check_work(&work::estimate(scn), trials)?;
         }
         Ok(())
     }

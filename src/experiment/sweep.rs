@@ -428,6 +428,8 @@ pub struct SweepSpec {
     pub seed: Option<u64>,
     /// Worker threads, 0 = one per core.
     pub threads: usize,
+    /// Run points even above the work limits (`--allow-large-run`).
+    pub allow_large_run: bool,
 }
 
 impl SweepSpec {
@@ -441,6 +443,7 @@ impl SweepSpec {
             trials: None,
             seed: None,
             threads: 0,
+            allow_large_run: false,
         }
     }
 }
@@ -506,7 +509,8 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
     let base = RunSpec::new(overrides::from_toml_str(&text, &spec.file, &spec.changes)?)
         .trials(spec.trials)
         .seed(spec.seed)
-        .threads(spec.threads);
+        .threads(spec.threads)
+        .allow_large_run(spec.allow_large_run);
     base.check()?;
     let base = base.resolved();
     if let Objective::PTarget(m) = spec.objective
@@ -527,8 +531,13 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
         let scn = overrides::from_toml_str(&text, &spec.file, &all)?;
         // --trials/--seed win; otherwise a point keeps its own (the same
         // for every point unless `trials` or `seed` is varied).
-        let s = RunSpec::new(scn).trials(spec.trials).seed(spec.seed);
+        let s = RunSpec::new(scn)
+            .trials(spec.trials)
+            .seed(spec.seed)
+            .allow_large_run(spec.allow_large_run);
         check_trials(s.trials)?;
+        s.check_size()
+            .map_err(|e| Error::invalid(format!("point {}", specs.len()), e.to_string()))?;
         specs.push(s);
     }
     let pool = crate::engine::thread_pool(spec.threads)?;

@@ -72,6 +72,12 @@ pub fn whatif(
     progress: &dyn Progress,
 ) -> Result<WhatIf, Error> {
     spec.check()?;
+    // the changed scenario is run too: its size counts as well
+    RunSpec {
+        scenario: changed.clone(),
+        ..spec.clone()
+    }
+    .check_size()?;
     let pool = engine::thread_pool(spec.threads)?;
     pool.install(|| whatif_in_pool(spec, changed, progress))
 }
@@ -115,17 +121,13 @@ fn whatif_in_pool(
     }
     let mut acc = Accumulator::with_budget(sources, Some(trials), spec.exact_budget);
     progress.begin(trials);
-    let fed: Result<(), std::convert::Infallible> = engine::run_blocks(
+    engine::run_blocks(
         &[plan, changed],
         seed,
         0..trials,
         &|n| progress.advance(n),
-        |blocks| {
-            acc.push(blocks);
-            Ok(())
-        },
-    );
-    let Ok(()) = fed;
+        |blocks| acc.push(blocks),
+    )?;
     crate::analysis::guard::check(&[plan, changed], &acc)?;
 
     let (ci, interval) = (plan.ci, plan.interval);

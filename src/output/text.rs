@@ -779,3 +779,30 @@ pub fn render_batch(b: &Batch) -> String {
     }
     o
 }
+
+/// The line `validate` prints about the work of a run of `trials` trials
+/// of `scn` ([`crate::model::work`]) against the limits `run` enforces.
+pub fn describe_work(scn: &Scenario, trials: u64) -> String {
+    let w = crate::model::work::estimate(scn);
+    let verdict = if crate::experiment::within_work_limits(&w, trials) {
+        "within the limits"
+    } else {
+        "above the limits: run refuses it without --allow-large-run"
+    };
+    let big = |x: f64| {
+        if x < 1e12 {
+            thousands(x)
+        } else {
+            format!("{x:.2e}")
+        }
+    };
+    format!(
+        "work estimate: about {} opportunities and {} channel-months per trial (from the parameters' means), {} for {} trials; limits {} per trial and {} per run: {verdict}\n",
+        big(w.opportunities),
+        big(w.channel_months),
+        big(w.total(trials)),
+        thousands(trials as f64),
+        big(crate::experiment::MAX_WORK_PER_TRIAL),
+        big(crate::experiment::MAX_WORK),
+    )
+}

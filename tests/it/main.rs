@@ -27,6 +27,9 @@
 //! - [`files`]: output directories are all-or-nothing, locked, refused
 //!   when they hold other files (unless `--force`), left as they were by
 //!   SIGINT/SIGTERM/SIGKILL; no input overwritten; bad batches write nothing;
+//! - [`limits`]: bounded time and memory on any input — windows sized by
+//!   bytes, the accumulators' memory bound, a linear analysis, the work
+//!   estimate and its limit, the thread cap;
 //! - [`robustness`]: no input makes pipesim panic;
 //! - [`hardening`]: overflowing inputs rejected, nothing non-finite in any
 //!   output, safe identifiers and CSV cells, escaped terminal text, every
@@ -55,6 +58,7 @@ mod determinism;
 mod files;
 mod grammar;
 mod hardening;
+mod limits;
 mod model_laws;
 mod robustness;
 mod streaming;

@@ -251,13 +251,12 @@ fn switching_to_the_sketch_mid_run_equals_sketching_from_the_start() {
     let (switched, sketched) = in_pool(2, || {
         let mut a = Accumulator::with_budget(sources.clone(), None, budget);
         let mut b = Accumulator::with_budget(sources.clone(), Some(n), 0);
-        let r: Result<(), std::convert::Infallible> =
+        let r: Result<(), pipesim::accum::TooLarge> =
             engine::run_blocks(&[&scn], 5, 0..n, &|_| {}, |blocks| {
-                a.push(blocks);
-                b.push(blocks);
-                Ok(())
+                a.push(blocks)?;
+                b.push(blocks)
             });
-        let Ok(()) = r;
+        r.expect("within the memory limit");
         (a, b)
     });
     assert!(!switched.exact() && !sketched.exact());
