@@ -46,6 +46,7 @@ mod commands;
 mod correlation;
 mod coverage;
 mod determinism;
+mod fuzz_props;
 mod grammar;
 mod model_laws;
 mod robustness;
