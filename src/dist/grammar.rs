@@ -296,7 +296,19 @@ fn gamma(shape: f64, scale: f64, domain: Domain) -> Result<Dist, DistError> {
     gamma_dist(shape, scale)
 }
 
+/// Largest gamma shape: sd/mean = 1/√shape = 10⁻⁶, a fixed number for
+/// every purpose; the incomplete gamma functions the quantiles and the
+/// month tables need take time growing with √shape beyond it.
+pub const MAX_GAMMA_SHAPE: f64 = 1e12;
+
 pub(super) fn gamma_dist(shape: f64, scale: f64) -> Result<Dist, DistError> {
+    if shape > MAX_GAMMA_SHAPE {
+        return err(format!(
+            "this gamma's shape is {} (sd/mean {}): at most 1e12 (sd/mean 1e-6); a quantity this certain is a fixed number — write the number",
+            crate::dist::number_text(shape),
+            crate::dist::number_text(1.0 / shape.sqrt())
+        ));
+    }
     match Gamma::new(shape, scale) {
         Ok(sampler) => Ok(Dist::Gamma {
             shape,

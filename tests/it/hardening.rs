@@ -502,3 +502,26 @@ fn sweep_offers_json_and_gives_it() {
     assert_eq!(points[1]["values"]["sales.reps"], "4");
     assert!(points[0]["analysis"]["strategies"][0]["metrics"]["bookings"]["mean"].is_number());
 }
+
+/// Found by `fuzz_props` (case 89): a gamma with a shape of 10^49 made
+/// validation hang in the incomplete gamma function.
+#[test]
+fn a_gamma_too_narrow_to_compute_is_rejected_at_once() {
+    let dir = tmp();
+    let text = scenario("20000", "1000", "").replace(
+        "cycle_days = 60",
+        "cycle_days = \"gamma(mean=99999999999999999999999999, sd=30)\"",
+    );
+    let f = file(&dir, &text);
+    let err = rejected(
+        &["validate", f.to_str().unwrap()],
+        "strategy.volume.cycle_days",
+    );
+    assert!(err.contains("shape"), "{err}");
+    let text = scenario("20000", "1000", "").replace(
+        "cycle_days = 60",
+        "cycle_days = \"gamma(mean=100, sd=1e-20)\"",
+    );
+    let f = file(&dir, &text);
+    rejected(&["run", f.to_str().unwrap()], "strategy.volume.cycle_days");
+}

@@ -31,6 +31,9 @@
 //!   bytes, the accumulators' memory bound, a linear analysis, the work
 //!   estimate and its limit, the thread cap;
 //! - [`robustness`]: no input makes pipesim panic;
+//! - [`fuzz_props`]: generated scenario mutations exit 0 or 2, never panic
+//!   and never print or write a non-finite figure (CI's stand-in for the
+//!   coverage-guided fuzzer in `fuzz/`);
 //! - [`hardening`]: overflowing inputs rejected, nothing non-finite in any
 //!   output, safe identifiers and CSV cells, escaped terminal text, every
 //!   validation error at once;
@@ -56,6 +59,7 @@ mod correlation;
 mod coverage;
 mod determinism;
 mod files;
+mod fuzz_props;
 mod grammar;
 mod hardening;
 mod limits;
