@@ -220,6 +220,17 @@ impl SeriesAcc {
         }
     }
 
+    /// Is every value finite and within ±`limit`? (One comparison per kept
+    /// value; the sketch's count of non-finite values and its range.)
+    pub fn all_within(&self, limit: f64) -> bool {
+        match &self.store {
+            Store::Exact(v) => v.iter().fold(true, |ok, x| ok & (x.abs() <= limit)),
+            Store::Sketch(sk) => {
+                self.non_finite == 0 && (sk.is_empty() || (sk.min() >= -limit && sk.max() <= limit))
+            }
+        }
+    }
+
     /// Non-finite values seen, and the smallest and largest finite value
     /// (`+inf`, `-inf` when there is none).
     pub fn finite_range(&self) -> (u64, f64, f64) {

@@ -11,7 +11,9 @@
 //! MODEL.md): it is allowed when that strategy's cost reaches 0, and the
 //! ROI row is then left out with a warning, as before.
 
-use crate::accum::{Accumulator, Source};
+use rayon::prelude::*;
+
+use crate::accum::{Accumulator, SeriesAcc, Source};
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::scenario::Scenario;
 use crate::scenario::bounds::MAX_FIGURE;
@@ -42,7 +44,14 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
         })
         .is_some_and(|c| c.finite_range().1 <= 0.0)
     };
-    for series in &acc.series {
+    // one parallel pass over the values; only a series outside the rule is
+    // looked at again (named, and an undefined ROI checked against cost)
+    let suspicious: Vec<&SeriesAcc> = acc
+        .series
+        .par_iter()
+        .filter(|series| !series.all_within(MAX_FIGURE))
+        .collect();
+    for series in suspicious {
         let (non_finite, lo, hi) = series.finite_range();
         let (b, s, figure, metric, roi_ok) = match series.source {
             Source::Metric { b, s, k } => {
@@ -176,7 +185,6 @@ fn inputs(scn: &Scenario, s: usize, metric: Option<Metric>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accum::SeriesAcc;
 
     fn scenario() -> Scenario {
         let file = concat!(
