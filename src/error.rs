@@ -121,40 +121,39 @@ impl FieldError {
         file: &std::path::Path,
         locate: impl Fn(&str) -> Option<(usize, usize)>,
     ) -> ScenarioError {
-        let total = errors.len();
-        let mut located: Vec<ScenarioError> = errors
-            .into_iter()
-            .take(MAX_REPORTED)
-            .map(|e| {
-                let at = locate(&e.path);
-                ScenarioError::Field {
-                    file: file.to_path_buf(),
-                    line: at.map(|a| a.0),
-                    column: at.map(|a| u32::try_from(a.1).unwrap_or(u32::MAX)),
-                    path: e.path,
-                    value: e.value,
-                    message: e.message,
-                }
-            })
-            .collect();
-        if located.len() == 1 {
-            return located.swap_remove(0);
-        }
-        ScenarioError::Many {
-            more: total - located.len(),
-            errors: located,
-        }
+        let located = errors.into_iter().map(|e| {
+            let at = locate(&e.path);
+            (e, at)
+        });
+        FieldError::located(file, located.collect())
     }
 
-    /// Attach the file name.
-    pub fn in_file(self, file: PathBuf) -> ScenarioError {
-        ScenarioError::Field {
-            file,
-            column: None,
-            line: None,
-            path: self.path,
-            value: self.value,
-            message: self.message,
+    /// Problems of one file, each with its line and column where known, as
+    /// one error: a [`ScenarioError::Field`] for one, else
+    /// [`ScenarioError::Many`] listing the first [`MAX_REPORTED`].
+    pub fn located(
+        file: &std::path::Path,
+        errors: Vec<(FieldError, Option<(usize, usize)>)>,
+    ) -> ScenarioError {
+        let total = errors.len();
+        let mut listed: Vec<ScenarioError> = errors
+            .into_iter()
+            .take(MAX_REPORTED)
+            .map(|(e, at)| ScenarioError::Field {
+                file: file.to_path_buf(),
+                line: at.map(|a| a.0),
+                column: at.map(|a| u32::try_from(a.1).unwrap_or(u32::MAX)),
+                path: e.path,
+                value: e.value,
+                message: e.message,
+            })
+            .collect();
+        if listed.len() == 1 {
+            return listed.swap_remove(0);
+        }
+        ScenarioError::Many {
+            more: total - listed.len(),
+            errors: listed,
         }
     }
 }

@@ -382,22 +382,24 @@ impl Scenario {
             ),
         };
         if errs.is_empty() {
-            errs.take(net_rate_check(&revenue));
+            errs.take(bounds::net_rate(&revenue));
         }
         let sales = raw
             .sales
             .as_ref()
             .and_then(|s| errs.take(sales(s, "sales", None)));
         let shared = raw.channel.as_ref();
-        if let Some(shared) = shared {
-            for (name, ch) in shared {
-                if ch.use_.is_some() {
-                    errs.push(FieldError::new(
-                        format!("channel.{name}.use"),
-                        ch.use_.as_ref().map(|u| format!("{u:?}")),
-                        "a shared channel cannot use another; give its fields here",
-                    ));
-                }
+        for (name, ch) in shared.into_iter().flatten() {
+            errs.take(identifier(&format!("channel.{}", key_text(name)), name));
+            if let Some(n) = &ch.name {
+                errs.take(identifier(&format!("channel.{}.name", key_text(name)), n));
+            }
+            if ch.use_.is_some() {
+                errs.push(FieldError::new(
+                    format!("channel.{name}.use"),
+                    ch.use_.as_ref().map(|u| format!("{u:?}")),
+                    "a shared channel cannot use another; give its fields here",
+                ));
             }
         }
 
@@ -412,12 +414,6 @@ impl Scenario {
         let Some(funnel) = funnel else {
             return Err(errs.0);
         };
-        for (name, ch) in shared.into_iter().flatten() {
-            errs.take(identifier(&format!("channel.{}", key_text(name)), name));
-            if let Some(n) = &ch.name {
-                errs.take(identifier(&format!("channel.{}.name", key_text(name)), n));
-            }
-        }
         let mut strategies = Vec::with_capacity(raw_strategies.len());
         for (name, rs) in raw_strategies {
             errs.take(identifier(&format!("strategy.{}", key_text(name)), name));
@@ -1025,29 +1021,6 @@ fn channel(
         deal_size,
         cycle_days,
     })
-}
-
-/// `expansion − churn` must stay above −1 (MODEL.md, "Distributions"):
-/// checked at the 10⁻⁹ quantile of expansion and the 1 − 10⁻⁹ quantile of
-/// churn.
-pub(crate) fn net_rate_check(revenue: &Revenue) -> Result<(), FieldError> {
-    const TAIL: f64 = 1e-9;
-    let e = revenue.expansion_monthly.dist.quantile(TAIL);
-    let c = revenue.churn_monthly.dist.quantile(1.0 - TAIL);
-    if !(e - c > -1.0) {
-        return Err(FieldError::new(
-            "revenue",
-            Some(format!(
-                "expansion_monthly = {:?}, churn_monthly = {:?}",
-                revenue.expansion_monthly.written, revenue.churn_monthly.written
-            )),
-            format!(
-                "the net monthly rate expansion - churn must stay above -1 (MRR cannot fall below zero); at the 1e-9 quantile of expansion ({e}) and the 1 - 1e-9 quantile of churn ({c}) it is {}",
-                e - c
-            ),
-        ));
-    }
-    Ok(())
 }
 
 impl Scenario {

@@ -36,6 +36,8 @@ pub struct FigureError {
 /// Check every series of `acc` (the blocks of `scns`, in order; for a run
 /// one scenario, for a what-if the plan and the changed copy).
 pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
+    // the scenario of block `b` (a source never names a block beyond them)
+    let scn_of = |b: usize| scns.get(b).copied().unwrap_or(scns[0]);
     let zero_cost = |b: usize, s: usize| {
         acc.get(Source::Metric {
             b,
@@ -59,7 +61,7 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
                 (b, s, m.name().to_string(), Some(m), zero_cost(b, s))
             }
             Source::Monthly { b, s, j } => {
-                let scn = scns.get(b).copied().unwrap_or(scns[0]);
+                let scn = scn_of(b);
                 let h = scn.horizon.max(1);
                 let mm = MonthlyMetric::ALL[(j / h).min(MonthlyMetric::COUNT - 1)];
                 let name = format!("{} in {}", mm.name(), scn.month_label(j % h));
@@ -73,7 +75,7 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
                 k,
             } => {
                 let m = Metric::ALL[k];
-                let base = scns.get(base_b).copied().unwrap_or(scns[0]);
+                let base = scn_of(base_b);
                 let name = format!(
                     "{} difference against '{}'",
                     m.name(),
@@ -100,7 +102,7 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
         } else {
             continue;
         };
-        let scn = scns.get(b).copied().unwrap_or(scns[0]);
+        let scn = scn_of(b);
         return Err(FigureError {
             strategy: scn
                 .strategies

@@ -1,5 +1,6 @@
 //! Plausibility bounds: a scenario is rejected when its inputs' plausible
-//! extremes could push a figure beyond what the model can sum exactly.
+//! extremes could push a figure beyond what the model can sum exactly, or
+//! the net monthly rate to −1 or below.
 //!
 //! "Plausible" is the 1 − 10⁻⁹ quantile of every uncertain input (the
 //! 10⁻⁹ quantile where a small value is the extreme, e.g. a cost per lead
@@ -23,7 +24,7 @@ use crate::dist::Domain;
 use crate::error::FieldError;
 use crate::sampling::MAX_MONTHLY_LAMBDA;
 
-use super::{Param, Scenario, Strategy, Volume};
+use super::{Param, Revenue, Scenario, Strategy, Volume};
 
 /// Largest figure (amount of money, count) pipesim reports.
 pub const MAX_FIGURE: f64 = 1e15;
@@ -39,6 +40,36 @@ pub fn upper(p: &Param) -> f64 {
 /// Plausible smallest value of a parameter.
 pub fn lower(p: &Param) -> f64 {
     p.dist.quantile(TAIL)
+}
+
+/// `expansion − churn` must stay above −1 (MODEL.md, "Distributions"):
+/// checked at the [`TAIL`] quantile of expansion and the 1 − [`TAIL`]
+/// quantile of churn.
+pub fn net_rate(revenue: &Revenue) -> Result<(), FieldError> {
+    let e = lower(&revenue.expansion_monthly);
+    let c = revenue.churn_monthly.dist.quantile(1.0 - TAIL);
+    if !(e - c > -1.0) {
+        return Err(FieldError::new(
+            "revenue",
+            Some(format!(
+                "expansion_monthly = {:?}, churn_monthly = {:?}",
+                revenue.expansion_monthly.written, revenue.churn_monthly.written
+            )),
+            format!(
+                "the net monthly rate expansion - churn must stay above -1 (MRR cannot fall below zero); at the 1e-9 quantile of expansion ({e}) and the 1 - 1e-9 quantile of churn ({c}) it is {}",
+                e - c
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The checks of this module on a scenario changed after validation
+/// (`--scale`): the net rate, then [`check`].
+pub fn after_change(scn: &Scenario) -> Vec<FieldError> {
+    let mut errors: Vec<FieldError> = net_rate(&scn.revenue).err().into_iter().collect();
+    errors.extend(check(scn));
+    errors
 }
 
 /// Every problem found: first each amount on its own, then (for the

@@ -185,13 +185,9 @@ pub fn from_toml_str(
     for o in overrides.iter().filter(|o| o.kind == Kind::Scale) {
         apply_scale(&mut scn, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
     }
-    if scales_any(overrides) {
+    if overrides.iter().any(|o| o.kind == Kind::Scale) {
         // a scaled value must still be plausible (and the net rate valid)
-        let mut errors = super::net_rate_check(&scn.revenue)
-            .err()
-            .into_iter()
-            .collect::<Vec<_>>();
-        errors.extend(super::bounds::check(&scn));
+        let mut errors = super::bounds::after_change(&scn);
         if !errors.is_empty() {
             let from = overrides
                 .iter()
@@ -207,10 +203,6 @@ pub fn from_toml_str(
     }
     scn.overrides = overrides.iter().map(|o| o.to_string()).collect();
     Ok(scn)
-}
-
-fn scales_any(overrides: &[Override]) -> bool {
-    overrides.iter().any(|o| o.kind == Kind::Scale)
 }
 
 /// Why a change cannot be applied: the message, to which the caller adds

@@ -7,7 +7,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use crate::error::ScenarioError;
+use crate::error::{FieldError, ScenarioError};
 
 /// A parameter as written: a number or a distribution string.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,32 +153,18 @@ pub fn parse_raw(text: &str, file: &Path) -> Result<RawScenario, ScenarioError> 
             (path, at, plain_serde_message(inner.message()))
         }
     };
-    let errors = more_type_errors(text, first);
-    let total = errors.len();
-    let mut located: Vec<ScenarioError> = errors
+    let errors = more_type_errors(text, first)
         .into_iter()
-        .take(crate::error::MAX_REPORTED)
-        .map(|(path, at, message)| ScenarioError::Field {
-            file: file.to_path_buf(),
-            line: at.map(|a| a.0),
-            column: at.map(|a| u32::try_from(a.1).unwrap_or(u32::MAX)),
-            path: if path == "." {
+        .map(|(path, at, message)| {
+            let path = if path == "." {
                 "(top level)".to_string()
             } else {
                 path
-            },
-            value: None,
-            message,
+            };
+            (FieldError::new(path, None, message), at)
         })
         .collect();
-    Err(if located.len() == 1 {
-        located.swap_remove(0)
-    } else {
-        ScenarioError::Many {
-            more: total - located.len(),
-            errors: located,
-        }
-    })
+    Err(FieldError::located(file, errors))
 }
 
 /// A type error or unknown field, by path, line and column, and message.
@@ -325,10 +311,7 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let mut table: &DeTable = doc.get_ref();
     let mut found: Option<usize> = None;
     for seg in path.split('.') {
-        let (key, index) = match seg.split_once('[') {
-            Some((k, rest)) => (k, rest.strip_suffix(']')?.parse::<usize>().ok()),
-            None => (seg, None),
-        };
+        let (key, index) = split_index(seg);
         let key = key.trim_matches('"');
         let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == key) else {
             break;

@@ -384,6 +384,20 @@ fn free_text_reaches_csv_cells_neutralised_and_the_terminal_escaped() {
     no_formula_cells(&batch);
 }
 
+/// `validate` exits 2 and reports every `(":line:col: ", "path")` on a line
+/// of its own; returns stderr.
+fn reported_at(f: &std::path::Path, expected: &[(&str, &str)]) -> String {
+    let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    for (at, path) in expected {
+        assert!(
+            stderr.lines().any(|l| l.contains(&format!("{at}{path}"))),
+            "no {at}{path} in\n{stderr}"
+        );
+    }
+    stderr
+}
+
 #[test]
 fn every_validation_error_of_a_file_is_reported_at_once_with_line_and_column() {
     let dir = tmp();
@@ -394,21 +408,16 @@ fn every_validation_error_of_a_file_is_reported_at_once_with_line_and_column() {
             "mql = 0.3, sql = 0.3, won = 0.2",
             "mql = 35, sql = 0.3, won = 2",
         );
-    let f = file(&dir, &text);
-    let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
-    assert_eq!(code, 2, "{stderr}");
-    for (at, path) in [
-        (":2:18: ", "horizon_months = 0"),
-        (":3:10: ", "trials = 1"),
-        (":16:13: ", "strategy.volume.deal_size = -5"),
-        (":22:22: ", "strategy.volume.channel[0].conversion.mql = 35"),
-        (":22:43: ", "strategy.volume.channel[0].conversion.won = 2"),
-    ] {
-        assert!(
-            stderr.lines().any(|l| l.contains(&format!("{at}{path}"))),
-            "no {at}{path} in\n{stderr}"
-        );
-    }
+    let stderr = reported_at(
+        &file(&dir, &text),
+        &[
+            (":2:18: ", "horizon_months = 0"),
+            (":3:10: ", "trials = 1"),
+            (":16:13: ", "strategy.volume.deal_size = -5"),
+            (":22:22: ", "strategy.volume.channel[0].conversion.mql = 35"),
+            (":22:43: ", "strategy.volume.channel[0].conversion.won = 2"),
+        ],
+    );
     // a failed field is not reported a second time as missing
     assert!(!stderr.contains("missing"), "{stderr}");
 
@@ -416,20 +425,15 @@ fn every_validation_error_of_a_file_is_reported_at_once_with_line_and_column() {
     let text = scenario("20000", "true", "")
         .replace("horizon_months = 12", "horizon_months = \"12\"\nbogus = 1")
         .replace("cycle_days = 60", "cycle_days = 60\ncolour = \"red\"");
-    let f = file(&dir, &text);
-    let (code, _, stderr) = pipesim(["validate", f.to_str().unwrap()]);
-    assert_eq!(code, 2, "{stderr}");
-    for (at, path) in [
-        (":2:18: ", "horizon_months"),
-        (":3:9: ", "bogus"),
-        (":19:10: ", "strategy.volume.colour"),
-        (":22:19: ", "strategy.volume.channel[0].leads_per_month"),
-    ] {
-        assert!(
-            stderr.lines().any(|l| l.contains(&format!("{at}{path}"))),
-            "no {at}{path} in\n{stderr}"
-        );
-    }
+    let stderr = reported_at(
+        &file(&dir, &text),
+        &[
+            (":2:18: ", "horizon_months"),
+            (":3:9: ", "bogus"),
+            (":19:10: ", "strategy.volume.colour"),
+            (":22:19: ", "strategy.volume.channel[0].leads_per_month"),
+        ],
+    );
     assert!(!stderr.contains("missing field"), "{stderr}");
 }
 
