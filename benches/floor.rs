@@ -34,7 +34,7 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput};
 use pipesim::dist::Dist;
 use pipesim::engine::{self, stream_rng};
-use pipesim::metrics::{Metric, MonthlyMetric};
+use pipesim::metrics::Metric;
 use pipesim::model::{self, TrialOut, Workspace};
 use pipesim::params::{self, TrialDraws};
 use pipesim::sampling::streams;
@@ -68,7 +68,7 @@ impl<'a> ModelRun<'a> {
             scn,
             ws: Workspace::default(),
             metrics: [0.0; Metric::COUNT],
-            monthly: vec![0.0; MonthlyMetric::COUNT * scn.horizon],
+            monthly: vec![0.0; scn.layout().len()],
         }
     }
 

@@ -16,7 +16,7 @@ use pipesim::accum::Accumulator;
 use pipesim::accum::sketch::QuantileSketch;
 use pipesim::analysis;
 use pipesim::engine::Block;
-use pipesim::metrics::{Metric, MonthlyMetric};
+use pipesim::metrics::Metric;
 use pipesim::scenario::Scenario;
 use pipesim::stats::{self, QUANTILES};
 use rand::SeedableRng;
@@ -60,7 +60,7 @@ fn accumulate(c: &mut Criterion) {
         return;
     };
     let ns = scn.strategies.len();
-    let per = MonthlyMetric::COUNT * scn.horizon;
+    let per = scn.layout().len();
     let values = lognormal(WINDOW * ns * (Metric::COUNT + per));
     let (m, mo) = values.split_at(WINDOW * ns * Metric::COUNT);
     let block = Block {
@@ -73,6 +73,7 @@ fn accumulate(c: &mut Criterion) {
             .map(|c| std::array::from_fn(|k| c[k]))
             .collect(),
         monthly: mo.to_vec(),
+        per,
     };
     let mut g = c.benchmark_group("stats/accumulate");
     g.sample_size(10);

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::accum::{Accumulator, SeriesAcc, Source};
 use crate::engine::SimResults;
-use crate::metrics::{Metric, MonthlyMetric};
+use crate::metrics::{Detail, Layout, Metric, MonthlyMetric, QuarterMetric};
 use crate::scenario::Scenario;
 use crate::stats::{Proportion, Summary, wilson};
 
@@ -36,6 +36,56 @@ pub struct MonthlyPoint {
     pub p95: f64,
 }
 
+/// Entries into one funnel stage (per strategy, or per segment).
+#[derive(Debug, Clone)]
+pub struct FunnelStage {
+    /// Index into the funnel's stages.
+    pub stage: usize,
+    pub point: MonthlyPoint,
+}
+
+/// One segment's metrics and funnel.
+#[derive(Debug, Clone)]
+pub struct SegmentStats {
+    pub name: String,
+    /// In [`Metric::SEGMENT`] order.
+    pub metrics: Vec<MetricStats>,
+    /// From the handoff stage on.
+    pub funnel: Vec<FunnelStage>,
+}
+
+impl SegmentStats {
+    pub fn get(&self, m: Metric) -> Option<&MetricStats> {
+        self.metrics.iter().find(|s| s.metric == m)
+    }
+}
+
+/// One quarterly metric of one quarter.
+#[derive(Debug, Clone)]
+pub struct QuarterValue {
+    pub metric: QuarterMetric,
+    pub point: MonthlyPoint,
+    /// The target and P(value ≥ target), for coverage and attainment.
+    pub target: Option<(f64, Proportion)>,
+}
+
+/// One quarter's metrics.
+#[derive(Debug, Clone)]
+pub struct QuarterStats {
+    pub label: String,
+    /// Months of the horizon in it (3 but for a partial last quarter).
+    pub months: usize,
+    /// The quarter's bookings quota, with a `[quota]`.
+    pub quota: Option<f64>,
+    pub values: Vec<QuarterValue>,
+}
+
+impl QuarterStats {
+    pub fn get(&self, m: QuarterMetric) -> Option<&QuarterValue> {
+        self.values.iter().find(|v| v.metric == m)
+    }
+}
+
 /// Everything reported about one strategy.
 #[derive(Debug, Clone)]
 pub struct StrategyStats {
@@ -45,8 +95,15 @@ pub struct StrategyStats {
     pub metrics: Vec<MetricStats>,
     /// Aggregate CAC = mean(cost) / mean(won_deals).
     pub cac: f64,
+    /// Fully loaded CAC: `mean(cost + sales_cost) / mean(won_deals)`.
+    pub loaded_cac: f64,
     /// `monthly[mm.index()][month]`.
     pub monthly: Vec<Vec<MonthlyPoint>>,
+    /// Entries per funnel stage ([`Scenario::funnel_stages`]).
+    pub funnel: Vec<FunnelStage>,
+    /// Per segment, in scenario order (empty without segments).
+    pub segments: Vec<SegmentStats>,
+    pub quarters: Vec<QuarterStats>,
 }
 
 impl StrategyStats {
@@ -95,7 +152,7 @@ impl Analysis {
 /// paired difference to the baseline on each metric.
 pub fn run_sources(scn: &Scenario) -> Vec<(Source, Option<f64>)> {
     let ns = scn.strategies.len();
-    let per = MonthlyMetric::COUNT * scn.horizon;
+    let layout = scn.layout();
     let mut out = Vec::new();
     for s in 0..ns {
         for m in Metric::ALL {
@@ -110,7 +167,9 @@ pub fn run_sources(scn: &Scenario) -> Vec<(Source, Option<f64>)> {
         }
     }
     for s in 0..ns {
-        out.extend((0..per).map(|j| (Source::Monthly { b: 0, s, j }, None)));
+        out.extend((0..layout.len()).filter_map(|j| {
+            detail_target(scn, &layout, j).map(|t| (Source::Monthly { b: 0, s, j }, t))
+        }));
     }
     for s in (0..ns).filter(|s| *s != scn.baseline) {
         for m in Metric::ALL {
@@ -131,6 +190,20 @@ pub fn run_sources(scn: &Scenario) -> Vec<(Source, Option<f64>)> {
 
 /// Compute every statistic of a run from its kept trials (exact quantiles).
 /// Uses the current rayon pool.
+/// Whether detail value `j` is a series of its own (`None`: not reported,
+/// the coverage of the quarter after the last), and its target: the
+/// coverage target for coverage, 1 for attainment.
+pub fn detail_target(scn: &Scenario, layout: &Layout, j: usize) -> Option<Option<f64>> {
+    match layout.describe(j) {
+        Detail::Quarter(q, QuarterMetric::CoverageNext) if q + 1 >= layout.quarters => None,
+        Detail::Quarter(_, QuarterMetric::Coverage | QuarterMetric::CoverageNext) => {
+            Some(scn.quota.as_ref().map(|q| q.coverage_target))
+        }
+        Detail::Quarter(_, QuarterMetric::Attainment) => Some(Some(1.0)),
+        _ => Some(None),
+    }
+}
+
 pub fn analyze(scn: &Scenario, sim: &SimResults) -> Analysis {
     let n = sim.trials as usize;
     let series: Vec<SeriesAcc> = run_sources(scn)
@@ -199,6 +272,79 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                 (Some(c), Some(w)) if w > 0.0 => c / w,
                 _ => f64::NAN,
             };
+            let loaded_cac = match (
+                mean_of(Metric::Cost),
+                mean_of(Metric::SalesCost),
+                mean_of(Metric::WonDeals),
+            ) {
+                (Some(c), Some(sc), Some(w)) if w > 0.0 => (c + sc) / w,
+                _ => f64::NAN,
+            };
+            let layout = scn.layout();
+            let point = |j: usize| point(series(Source::Monthly { b: 0, s, j }));
+            let funnel = layout
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, &stage)| FunnelStage {
+                    stage,
+                    point: point(layout.stage(i)),
+                })
+                .collect();
+            let segments = scn
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(g, seg)| SegmentStats {
+                    name: seg.name.clone(),
+                    metrics: Metric::SEGMENT
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, &metric)| {
+                            let a = series(Source::Monthly {
+                                b: 0,
+                                s,
+                                j: layout.segment(g, i),
+                            })?;
+                            Some(MetricStats {
+                                metric,
+                                summary: a.summary(ci, interval),
+                                target: None,
+                            })
+                        })
+                        .collect(),
+                    funnel: layout
+                        .segment_stages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &stage)| FunnelStage {
+                            stage,
+                            point: point(layout.segment_stage(g, i)),
+                        })
+                        .collect(),
+                })
+                .collect();
+            let quarters = (0..layout.quarters)
+                .map(|q| QuarterStats {
+                    label: scn.quarter_label(q),
+                    months: scn.quarter_months(q).len(),
+                    quota: scn.quota.as_ref().map(|quota| quota.per_quarter[q]),
+                    values: QuarterMetric::ALL[..layout.quarter_metrics]
+                        .iter()
+                        .filter_map(|&metric| {
+                            let j = layout.quarter(q, metric);
+                            let target = detail_target(scn, &layout, j)?;
+                            let a = series(Source::Monthly { b: 0, s, j })?;
+                            Some(QuarterValue {
+                                metric,
+                                point: point_of(a),
+                                target: target
+                                    .map(|t| (t, wilson(a.n_at_or_above_target(), n, ci))),
+                            })
+                        })
+                        .collect(),
+                })
+                .collect();
             let h = scn.horizon;
             let monthly = MonthlyMetric::ALL
                 .iter()
@@ -207,19 +353,7 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                         .into_par_iter()
                         .map(|month| {
                             let j = mm.index() * h + month;
-                            match series(Source::Monthly { b: 0, s, j }) {
-                                Some(a) => {
-                                    let (mean, [p5, p50, p95]) =
-                                        a.mean_and_quantiles([0.05, 0.50, 0.95]);
-                                    MonthlyPoint { mean, p5, p50, p95 }
-                                }
-                                None => MonthlyPoint {
-                                    mean: f64::NAN,
-                                    p5: f64::NAN,
-                                    p50: f64::NAN,
-                                    p95: f64::NAN,
-                                },
-                            }
+                            point(j)
                         })
                         .collect()
                 })
@@ -229,7 +363,11 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                 label: st.label.clone(),
                 metrics,
                 cac,
+                loaded_cac,
                 monthly,
+                funnel,
+                segments,
+                quarters,
             }
         })
         .collect();
@@ -237,6 +375,12 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
         if !available(s, Metric::Roi) {
             warnings.push(format!(
                 "strategy '{}': some trials have zero cost, so roi is undefined and its row is left out",
+                st.name
+            ));
+        }
+        if !available(s, Metric::GtmRoi) {
+            warnings.push(format!(
+                "strategy '{}': some trials have zero marketing and sales cost, so gtm_roi is undefined and its row is left out",
                 st.name
             ));
         }
@@ -282,6 +426,24 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
 
 /// Trials where a difference is strictly better, and strictly worse, in
 /// the metric's direction (lower is better for cost and ignored MQLs).
+/// Mean, p5, p50 and p95 of a detail series (NaN when it is missing).
+fn point(a: Option<&SeriesAcc>) -> MonthlyPoint {
+    match a {
+        Some(a) => point_of(a),
+        None => MonthlyPoint {
+            mean: f64::NAN,
+            p5: f64::NAN,
+            p50: f64::NAN,
+            p95: f64::NAN,
+        },
+    }
+}
+
+fn point_of(a: &SeriesAcc) -> MonthlyPoint {
+    let (mean, [p5, p50, p95]) = a.mean_and_quantiles([0.05, 0.50, 0.95]);
+    MonthlyPoint { mean, p5, p50, p95 }
+}
+
 pub fn better_and_worse(diff: &SeriesAcc, m: Metric) -> (u64, u64) {
     if m.lower_is_better() {
         (diff.n_negative(), diff.n_positive())

@@ -37,6 +37,31 @@ pub fn month_label(start: Option<YearMonth>, m: usize) -> String {
     }
 }
 
+/// Label of quarter `q` (months `3q .. 3q+2`): `2027-Q1` when it is a
+/// calendar quarter, `2027-02..04` (or `2027-11..2028-01` across a year)
+/// when the start month is not a calendar quarter's first, `Q1`, `Q2`, …
+/// without a start. A partial last quarter keeps its full label.
+pub fn quarter_label(start: Option<YearMonth>, q: usize) -> String {
+    match start {
+        Some((y, mo)) => {
+            let first = i64::from(y) * 12 + (i64::from(mo) - 1) + 3 * q as i64;
+            let (fy, fm) = (first.div_euclid(12), first.rem_euclid(12) + 1);
+            if fm % 3 == 1 {
+                format!("{fy:04}-Q{}", (fm - 1) / 3 + 1)
+            } else {
+                let last = first + 2;
+                let (ly, lm) = (last.div_euclid(12), last.rem_euclid(12) + 1);
+                if ly == fy {
+                    format!("{fy:04}-{fm:02}..{lm:02}")
+                } else {
+                    format!("{fy:04}-{fm:02}..{ly:04}-{lm:02}")
+                }
+            }
+        }
+        None => format!("Q{}", q + 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +74,14 @@ mod tests {
         assert_eq!(month_label(Some((2027, 11)), 0), "2027-11");
         assert_eq!(month_label(Some((2027, 11)), 2), "2028-01");
         assert_eq!(month_label(None, 2), "M3");
+    }
+
+    #[test]
+    fn quarter_labels_follow_the_start_month() {
+        assert_eq!(quarter_label(Some((2027, 1)), 0), "2027-Q1");
+        assert_eq!(quarter_label(Some((2027, 1)), 5), "2028-Q2");
+        assert_eq!(quarter_label(Some((2027, 2)), 0), "2027-02..04");
+        assert_eq!(quarter_label(Some((2027, 11)), 0), "2027-11..2028-01");
+        assert_eq!(quarter_label(None, 2), "Q3");
     }
 }

@@ -46,7 +46,9 @@ pub struct RunOptions {
 pub struct StrategyResults {
     /// `metrics[metric.index()][trial]`.
     pub metrics: Vec<Vec<f64>>,
-    /// `monthly[(mm * horizon + month) * trials + trial]`.
+    /// `monthly[j * trials + trial]` for detail value `j` of
+    /// [`crate::metrics::Layout`] (the monthly series first: `j = mm *
+    /// horizon + month`).
     pub monthly: Vec<f64>,
 }
 
@@ -74,6 +76,12 @@ impl SimResults {
         let start = (mm.index() * self.horizon + month) * n;
         &self.strategies[strategy].monthly[start..start + n]
     }
+
+    /// Detail value `j` ([`crate::metrics::Layout`]) of one strategy, across trials.
+    pub fn detail(&self, strategy: usize, j: usize) -> &[f64] {
+        let n = self.trials as usize;
+        &self.strategies[strategy].monthly[j * n..(j + 1) * n]
+    }
 }
 
 /// Error building the thread pool.
@@ -98,15 +106,18 @@ pub struct Block {
     pub horizon: usize,
     /// `metrics[t * strategies + s]`, one value per [`Metric`].
     pub metrics: Vec<[f64; Metric::COUNT]>,
-    /// `monthly[(t * strategies + s) * per + mm * horizon + month]` with
-    /// `per = MonthlyMetric::COUNT * horizon`.
+    /// `monthly[(t * strategies + s) * per + j]`: the detail values of
+    /// [`crate::metrics::Layout`] (the monthly series first, `j = mm *
+    /// horizon + month`).
     pub monthly: Vec<f64>,
+    /// Detail values per strategy and trial ([`crate::metrics::Layout::len`]).
+    pub per: usize,
 }
 
 impl Block {
-    /// Monthly values per trial and strategy.
+    /// Detail values (monthly series first) per trial and strategy.
     pub fn per_trial_monthly(&self) -> usize {
-        MonthlyMetric::COUNT * self.horizon
+        self.per
     }
 
     /// One metric of trial `t` (relative to `start`) of strategy `s`.
@@ -148,7 +159,8 @@ fn simulate_block_in_units(
     block: &mut Block,
 ) {
     let ns = scn.strategies.len();
-    let per = MonthlyMetric::COUNT * scn.horizon;
+    let per = scn.layout().len();
+    block.per = per;
     block.start = start;
     block.len = len;
     block.strategies = ns;
@@ -172,6 +184,7 @@ fn simulate_block_in_units(
                     params::draw_uniforms(scn, seed, trial, uniforms);
                     let draws = TrialDraws::new(seed, trial, uniforms);
                     let shared = params::draw_shared(scn, &draws);
+                    model::prepare_trial(scn, &shared, &draws, ws);
                     for (s, (strategy, out)) in
                         scn.strategies.iter().zip(row.iter_mut()).enumerate()
                     {
@@ -201,7 +214,7 @@ pub fn trial_bytes(scns: &[&Scenario]) -> usize {
         .map(|s| {
             s.strategies
                 .len()
-                .saturating_mul(Metric::COUNT + MonthlyMetric::COUNT * s.horizon)
+                .saturating_mul(Metric::COUNT + s.layout().len())
                 .saturating_mul(8)
         })
         .fold(0, usize::saturating_add)
@@ -332,7 +345,7 @@ pub fn simulate_in_current_pool(
 ) -> SimResults {
     let h = scn.horizon;
     let nt = trials as usize;
-    let per = MonthlyMetric::COUNT * h;
+    let per = scn.layout().len();
     let mut strategies: Vec<StrategyResults> = (0..scn.strategies.len())
         .map(|_| StrategyResults {
             metrics: vec![vec![0.0; nt]; Metric::COUNT],

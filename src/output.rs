@@ -104,7 +104,15 @@ impl OutputError {
 
 /// The files `run --out` writes (`trials.csv` last, with `per_trial`).
 pub fn run_file_names(per_trial: bool) -> Vec<&'static str> {
-    let mut names = vec!["summary.csv", "comparison.csv", "monthly.csv", "run.csv"];
+    let mut names = vec![
+        "summary.csv",
+        "comparison.csv",
+        "monthly.csv",
+        "funnel.csv",
+        "segments.csv",
+        "quarterly.csv",
+        "run.csv",
+    ];
     if per_trial {
         names.push("trials.csv");
     }
@@ -135,7 +143,8 @@ pub fn batch_output(dir: &Path, force: bool, inputs: &[&Path]) -> Result<OutputD
 pub type NamedFile = (&'static str, Vec<u8>);
 
 /// The files `run --out DIR` writes (without `trials.csv`, which is
-/// streamed): `summary.csv`, `comparison.csv`, `monthly.csv`, `run.csv`.
+/// streamed): `summary.csv`, `comparison.csv`, `monthly.csv`,
+/// `funnel.csv`, `segments.csv`, `quarterly.csv`, `run.csv`.
 pub fn run_files(r: &RunResult) -> Result<Vec<NamedFile>, OutputError> {
     let (scn, a) = (&r.scenario, &r.analysis);
     let mut extra: Vec<(&str, String)> = Vec::new();
@@ -151,6 +160,9 @@ pub fn run_files(r: &RunResult) -> Result<Vec<NamedFile>, OutputError> {
         ("summary.csv", csv::summary_csv(a)?),
         ("comparison.csv", csv::comparison_csv(a)?),
         ("monthly.csv", csv::monthly_csv(scn, a)?),
+        ("funnel.csv", csv::funnel_csv(scn, a)?),
+        ("segments.csv", csv::segments_csv(a)?),
+        ("quarterly.csv", csv::quarterly_csv(a)?),
         ("run.csv", csv::run_csv(scn, a, &extra)?),
     ])
 }

@@ -91,7 +91,7 @@ fn draw<'a, T: Tracer<'a>>(p: &'a Param, at: &TrialDraws<'_>, trace: &mut T) -> 
 }
 
 /// Scenario-level parameters of one trial, common to every strategy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct SharedParams {
     /// `market.demand` multiplier.
     pub demand: f64,
@@ -99,6 +99,23 @@ pub struct SharedParams {
     pub net_rate: f64,
     /// Monthly capacity of the scenario's sales team (`None` = unlimited).
     pub capacity: Option<u64>,
+    /// The scenario team's cost a month (reps × cost per rep), 0 without one.
+    pub team_cost: f64,
+    /// ARR of the existing book at the start of month 0.
+    pub starting_arr: f64,
+    /// Per segment (scenario order): its odds ratio and own team.
+    pub segments: Vec<SegmentParams>,
+}
+
+/// A segment's per-trial parameters (scenario-level, shared stream).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentParams {
+    pub win_odds_ratio: f64,
+    /// Its own team's capacity a month; `None` when it has no team of its
+    /// own (it shares the strategy's).
+    pub capacity: Option<u64>,
+    /// Its own team's cost a month.
+    pub team_cost: f64,
 }
 
 /// One channel's parameters for one trial, with its samplers prepared.
@@ -119,6 +136,17 @@ pub struct ChannelParams {
     pub leads_based: bool,
     /// Monthly spend of a spend-based channel (0 for lead-based ones).
     pub spend: f64,
+    /// Per stage strictly between the first and the handoff stage: the
+    /// probability that a lead which reached the previous stage but will
+    /// not reach the handoff reaches this one (the stage-by-stage funnel,
+    /// given the composed counts).
+    pub pre_cond: Vec<BinomialP>,
+    /// The same for the stages strictly between the handoff and the
+    /// pipeline stage, for worked members that do not become opportunities.
+    pub post_cond: Vec<BinomialP>,
+    /// Per segment but the last: the probability of routing a handoff
+    /// member to it, given it was not routed to an earlier one.
+    pub route: Vec<BinomialP>,
 }
 
 impl Default for ChannelParams {
@@ -132,6 +160,9 @@ impl Default for ChannelParams {
             p_win: 1.0,
             leads_based: true,
             spend: 0.0,
+            pre_cond: Vec::new(),
+            post_cond: Vec::new(),
+            route: Vec::new(),
         }
     }
 }
@@ -142,6 +173,10 @@ pub struct StrategyParams {
     /// Monthly sales capacity: the strategy's own team, else the
     /// scenario's (`None` = unlimited).
     pub capacity: Option<u64>,
+    /// The strategy team's cost a month (reps × cost per rep).
+    pub team_cost: f64,
+    /// Nurture's per-trial return probability, when the strategy nurtures.
+    pub recycle: Option<BinomialP>,
     pub fixed_cost: f64,
     /// In the strategy's channel order.
     pub channels: Vec<ChannelParams>,
@@ -170,21 +205,61 @@ pub fn draw_shared_traced<'a, T: Tracer<'a>>(
     let demand = draw(&scn.market.demand, at, trace);
     let churn = draw(&scn.revenue.churn_monthly, at, trace);
     let expansion = draw(&scn.revenue.expansion_monthly, at, trace);
-    let capacity = scn.sales.as_ref().map(|s| draw_capacity(s, at, trace));
+    let team = scn.sales.as_ref().map(|s| draw_team(s, at, trace));
+    let starting_arr = draw(&scn.revenue.starting_arr, at, trace);
+    let segments = scn
+        .segments
+        .iter()
+        .map(|g| {
+            let team = g.sales.as_ref().map(|s| draw_team(s, at, trace));
+            SegmentParams {
+                win_odds_ratio: draw(&g.win_odds_ratio, at, trace),
+                capacity: team.map(|t| t.0),
+                team_cost: team.map_or(0.0, |t| t.1),
+            }
+        })
+        .collect();
     SharedParams {
         demand,
         net_rate: expansion - churn,
-        capacity,
+        capacity: team.map(|t| t.0),
+        team_cost: team.map_or(0.0, |t| t.1),
+        starting_arr,
+        segments,
+    }
+}
+
+/// Per stage strictly between two marked stages: P(reach stage j | reached
+/// j − 1, will not reach the end stage), for `q`, the conversions of the
+/// stages after the first marked one up to and including the end stage.
+/// With `Q(a) = q[a]·…·q[k−1]`, that is `q[j]·(1 − Q(j+1)) / (1 − Q(j))`.
+fn conditionals(q: &[f64], out: &mut Vec<BinomialP>) {
+    out.clear();
+    for j in 0..q.len().saturating_sub(1) {
+        let rest_after: f64 = q[j + 1..].iter().product();
+        let rest_from = q[j] * rest_after;
+        let r = if rest_from < 1.0 {
+            q[j] * (1.0 - rest_after) / (1.0 - rest_from)
+        } else {
+            0.0
+        };
+        out.push(BinomialP::new(r));
     }
 }
 
 /// `K = floor(reps × mql_capacity_per_rep)` for one trial.
-fn draw_capacity<'a, T: Tracer<'a>>(sales: &'a Sales, at: &TrialDraws<'_>, trace: &mut T) -> u64 {
+fn draw_team<'a, T: Tracer<'a>>(
+    sales: &'a Sales,
+    at: &TrialDraws<'_>,
+    trace: &mut T,
+) -> (u64, f64) {
     let reps = draw(&sales.reps, at, trace);
     let per_rep = draw(&sales.mql_capacity_per_rep, at, trace);
-    // both are non-negative: the saturating float-to-int conversion is the
-    // floor, and a huge capacity is unlimited in practice
-    (reps * per_rep) as u64
+    let cost = match sales.cost_per_rep_month.dist {
+        Dist::Fixed(0.0) => 0.0,
+        _ => reps * draw(&sales.cost_per_rep_month, at, trace),
+    };
+    ((reps * per_rep) as u64, cost)
 }
 
 /// Draw a strategy's parameters for one trial into `out` (its channel
@@ -212,11 +287,19 @@ pub fn draw_strategy_traced<'a, T: Tracer<'a>>(
     let handoff = scn.funnel.handoff;
     let pipeline = scn.funnel.pipeline;
     trace.record(|| Draw::Strategy);
-    out.capacity = match &strategy.sales {
-        Some(s) => Some(draw_capacity(s, at, trace)),
-        None => shared.capacity,
+    (out.capacity, out.team_cost) = match &strategy.sales {
+        Some(s) => {
+            let (k, cost) = draw_team(s, at, trace);
+            (Some(k), cost)
+        }
+        None => (shared.capacity, shared.team_cost),
     };
     out.fixed_cost = draw(&strategy.fixed_cost_per_month, at, trace);
+    out.recycle = strategy
+        .nurture
+        .as_ref()
+        .map(|n| BinomialP::new(draw(&n.recycle, at, trace)));
+    let mut q = Vec::with_capacity(scn.funnel.stages.len());
 
     out.channels
         .resize_with(strategy.channels.len(), ChannelParams::default);
@@ -225,18 +308,31 @@ pub fn draw_strategy_traced<'a, T: Tracer<'a>>(
             Volume::Leads(p) => (draw(p, at, trace), true),
             Volume::Spend(p) => (draw(p, at, trace), false),
         };
-        let cpl = draw(&ch.cost_per_lead, at, trace);
+        let mut cpl = draw(&ch.cost_per_lead, at, trace);
+        if let Some(e) = &ch.elasticity {
+            let elasticity = draw(&e.elasticity, at, trace);
+            let reference = draw(&e.reference_spend, at, trace);
+            cpl *= (volume / reference).powf(elasticity);
+        }
         d.leads_based = leads_based;
         d.cost_per_lead = cpl;
-        let mean_volume = if leads_based { volume } else { volume / cpl };
+        let mean_volume = if leads_based {
+            volume
+        } else if volume > 0.0 {
+            volume / cpl
+        } else {
+            0.0
+        };
         d.base_lambda = mean_volume * shared.demand;
         d.spend = if leads_based { 0.0 } else { volume };
         let dispersion = ch.volume_dispersion.as_ref().map(|p| draw(p, at, trace));
         d.leads = LeadSampler::new(dispersion);
         // conversion[i] leads into stage i + 1
         let (mut pre, mut post, mut win) = (1.0, 1.0, 1.0);
+        q.clear();
         for (i, p) in ch.conversion.iter().enumerate() {
             let x = draw(p, at, trace);
+            q.push(x);
             let stage = i + 1;
             if stage <= handoff {
                 pre *= x;
@@ -249,6 +345,20 @@ pub fn draw_strategy_traced<'a, T: Tracer<'a>>(
         d.to_handoff = pre;
         d.to_pipeline = BinomialP::new(post);
         d.p_win = win;
+        conditionals(&q[..handoff], &mut d.pre_cond);
+        conditionals(&q[handoff..pipeline], &mut d.post_cond);
+        d.route.clear();
+        let mut left = 1.0;
+        let routed = ch.segment_mix.len().saturating_sub(1);
+        for share in &ch.segment_mix[..routed] {
+            let p = if left > 0.0 {
+                (share / left).min(1.0)
+            } else {
+                0.0
+            };
+            d.route.push(BinomialP::new(p));
+            left -= share;
+        }
         // slots 2c and 2c + 1 of the trace (see `trace::slot`)
         trace.record(|| Draw::Prepare(Box::new(Prepared::Leads(d.leads))));
         trace.record(|| Draw::Prepare(Box::new(Prepared::Binomial(d.to_pipeline))));

@@ -19,13 +19,14 @@ use crate::calendar::{self, MAX_HORIZON};
 use crate::copula::{self, Copula};
 use crate::dist::{self, Dist, Domain};
 use crate::error::{FieldError, ScenarioError};
-use crate::metrics::Metric;
+use crate::metrics::{Layout, Metric, QuarterMetric};
 use crate::sampling::streams;
 
 pub use raw::{
     RawChannel, RawCorrelation, RawFunnel, RawMarket, RawParam, RawRevenue, RawSales, RawScenario,
     RawStrategy, locate, parse_raw, raw_from_table,
 };
+use raw::{RawQuota, RawQuotaValue, RawSegment, RawWarmup};
 
 /// Defaults for fields the scenario may leave out (documented in the README).
 pub const DEFAULT_TRIALS: u64 = 10_000;
@@ -84,6 +85,9 @@ pub struct Market {
 pub struct Revenue {
     pub churn_monthly: Param,
     pub expansion_monthly: Param,
+    /// ARR of today's customers at the start of month 0 (Model v2, "The
+    /// existing book"); fixed 0 when not given.
+    pub starting_arr: Param,
 }
 
 /// Sales capacity: `K = floor(reps × mql_capacity_per_rep)` handoff members a month.
@@ -91,6 +95,61 @@ pub struct Revenue {
 pub struct Sales {
     pub reps: Param,
     pub mql_capacity_per_rep: Param,
+    /// Cost of one rep a month (Model v2, "Sales cost"); fixed 0 when
+    /// neither the team nor `[sales]` gives it.
+    pub cost_per_rep_month: Param,
+}
+
+/// A go-to-market segment or territory (`[[segment]]`, Model v2).
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub name: String,
+    /// Per-deal size of its deals, replacing the channel's.
+    pub deal_size: Option<Param>,
+    /// Per-deal cycle of its deals, replacing the channel's.
+    pub cycle_days: Option<Param>,
+    /// Per-deal cycle of its lost deals, replacing the channel's.
+    pub lost_cycle_days: Option<Param>,
+    /// Per-trial multiplier of a deal's odds of winning (fixed 1 by default).
+    pub win_odds_ratio: Param,
+    /// Its own team (the same size in every strategy), if any.
+    pub sales: Option<Sales>,
+}
+
+/// A strategy's nurture programme (Model v2, "Nurture").
+#[derive(Debug, Clone)]
+pub struct Nurture {
+    /// Per-trial probability that an ignored or rejected member returns.
+    pub recycle: Param,
+    /// Per-member delay before it re-enters the handoff stage.
+    pub delay_days: Param,
+}
+
+/// `[warmup]`: the strategy whose funnel runs for `months` before month 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Warmup {
+    pub months: usize,
+    /// Index into [`Scenario::strategies`].
+    pub strategy: usize,
+}
+
+/// `[quota]`: the bookings quota of each quarter (a single number already
+/// prorated for a partial last quarter) and the coverage target.
+#[derive(Debug, Clone)]
+pub struct Quota {
+    pub per_quarter: Vec<f64>,
+    pub coverage_target: f64,
+}
+
+/// Default `quota.coverage_target`: the "3× pipeline" rule of thumb.
+pub const DEFAULT_COVERAGE_TARGET: f64 = 3.0;
+
+/// Diminishing returns of a spend channel (Model v2): the trial's cost per
+/// lead is `cost_per_lead × (spend / reference_spend)^elasticity`.
+#[derive(Debug, Clone)]
+pub struct Elasticity {
+    pub elasticity: Param,
+    pub reference_spend: Param,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +193,17 @@ pub struct Channel {
     pub deal_size: Param,
     /// Per-deal cycle length in days, resolved from the channel or its strategy.
     pub cycle_days: Param,
+    /// Per-deal cycle of lost deals (resolved from the channel, its shared
+    /// channel or its strategy); `None`: lost deals use `cycle_days`.
+    pub lost_cycle_days: Option<Param>,
+    /// Share of its handoff members per segment, in [`Scenario::segments`]
+    /// order (empty without segments).
+    pub segment_mix: Vec<f64>,
+    /// Diminishing returns on its spend, if set.
+    pub elasticity: Option<Elasticity>,
+    /// Per segment, the key of its cohorts' deal streams (empty without
+    /// segments: the deals are keyed by `deals_key`).
+    pub segment_deals_keys: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +218,11 @@ pub struct Strategy {
     /// channels' streams, so two strategies buying the same shared
     /// channels share it (and a twin strategy is identical trial by trial).
     pub capacity_key: u64,
+    /// Key of its per-month segment-routing streams.
+    pub route_key: u64,
+    /// Key of its per-month nurture-return streams.
+    pub nurture_key: u64,
+    pub nurture: Option<Nurture>,
 }
 
 impl Channel {
@@ -178,11 +253,23 @@ impl Channel {
                 ("deal_size".to_string(), &self.deal_size),
                 ("cycle_days".to_string(), &self.cycle_days),
             ])
+            .chain(
+                self.lost_cycle_days
+                    .iter()
+                    .map(|p| ("lost_cycle_days".to_string(), p)),
+            )
+            .chain(self.elasticity.iter().flat_map(|e| {
+                [
+                    ("cpl_elasticity".to_string(), &e.elasticity),
+                    ("reference_spend".to_string(), &e.reference_spend),
+                ]
+            }))
     }
 }
 
 impl Param {
-    /// Is it drawn per deal (`deal_size`, `cycle_days`) rather than per trial?
+    /// Is it drawn per deal or member (`deal_size`, `cycle_days`,
+    /// `lost_cycle_days`, `nurture.delay_days`) rather than per trial?
     pub fn is_per_deal(&self) -> bool {
         is_per_deal(&self.path)
     }
@@ -219,6 +306,13 @@ pub struct Scenario {
     pub sales: Option<Sales>,
     pub funnel: Funnel,
     pub strategies: Vec<Strategy>,
+    /// The go-to-market segments (`[[segment]]`), in file order; empty:
+    /// one funnel per channel, as in v1.
+    pub segments: Vec<Segment>,
+    /// The warm-up before month 0, if any (`[warmup]` with months > 0).
+    pub warmup: Option<Warmup>,
+    /// The bookings quota and coverage target, if any.
+    pub quota: Option<Quota>,
     /// Names of the shared channels (`[channel.NAME]`), in file order.
     pub shared_channels: Vec<String>,
     /// The `[[correlation]]` entries, in file order.
@@ -380,6 +474,12 @@ impl Scenario {
                 Domain::Rate,
                 0.0,
             ),
+            starting_arr: opt(
+                raw.revenue.as_ref().and_then(|r| r.starting_arr.as_ref()),
+                "revenue.starting_arr",
+                Domain::Amount,
+                0.0,
+            ),
         };
         if errs.is_empty() {
             errs.take(bounds::net_rate(&revenue));
@@ -388,6 +488,17 @@ impl Scenario {
             .sales
             .as_ref()
             .and_then(|s| errs.take(sales(s, "sales", None)));
+        let segments = errs
+            .take_all(segments(
+                raw.segment.as_deref().unwrap_or_default(),
+                sales.as_ref(),
+            ))
+            .unwrap_or_default();
+        let segment_names: Vec<String> = segments.iter().map(|g| g.name.clone()).collect();
+        let quota = raw
+            .quota
+            .as_ref()
+            .and_then(|q| errs.take(quota(q, horizon)));
         let shared = raw.channel.as_ref();
         for (name, ch) in shared.into_iter().flatten() {
             errs.take(identifier(&format!("channel.{}", key_text(name)), name));
@@ -425,7 +536,13 @@ impl Scenario {
                     ));
                 }
             }
-            if let Some(st) = errs.take_all(strategy(name, rs, &funnel, sales.as_ref(), shared)) {
+            let ctx = Context {
+                funnel: &funnel,
+                sales: sales.as_ref(),
+                shared,
+                segments: &segment_names,
+            };
+            if let Some(st) = errs.take_all(strategy(name, rs, &ctx)) {
                 strategies.push(st);
             }
         }
@@ -446,6 +563,10 @@ impl Scenario {
                     ),
                 )
             })),
+        };
+        let warmup = match &raw.warmup {
+            None => None,
+            Some(w) => errs.take(warmup(w, &strategies)).flatten(),
         };
         let Some(baseline) = baseline.filter(|_| errs.is_empty()) else {
             return Err(errs.0);
@@ -471,6 +592,9 @@ impl Scenario {
             sales,
             funnel,
             strategies,
+            segments,
+            warmup,
+            quota,
             shared_channels: shared
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default(),
@@ -490,6 +614,61 @@ impl Scenario {
     /// Label of month `m`: `YYYY-MM` when `start` is set, else `M1`, `M2`, ...
     pub fn month_label(&self, m: usize) -> String {
         calendar::month_label(self.start, m)
+    }
+
+    /// Label of quarter `q` ([`calendar::quarter_label`]).
+    pub fn quarter_label(&self, q: usize) -> String {
+        calendar::quarter_label(self.start, q)
+    }
+
+    /// Quarters of the horizon (the last may be partial).
+    pub fn quarters(&self) -> usize {
+        self.horizon.div_ceil(3)
+    }
+
+    /// Months of the horizon in quarter `q`.
+    pub fn quarter_months(&self, q: usize) -> std::ops::Range<usize> {
+        3 * q..(3 * q + 3).min(self.horizon)
+    }
+
+    /// The funnel stages reported per strategy: every stage up to the
+    /// pipeline stage, and the last (won deals) when it comes after it.
+    pub fn funnel_stages(&self) -> Vec<usize> {
+        let f = &self.funnel;
+        let last = f.stages.len() - 1;
+        let mut v: Vec<usize> = (0..=f.pipeline).collect();
+        if f.pipeline < last {
+            v.push(last);
+        }
+        v
+    }
+
+    /// The stages reported per segment: from the handoff on (empty without
+    /// segments).
+    pub fn segment_funnel_stages(&self) -> Vec<usize> {
+        if self.segments.is_empty() {
+            return Vec::new();
+        }
+        self.funnel_stages()
+            .into_iter()
+            .filter(|i| *i >= self.funnel.handoff)
+            .collect()
+    }
+
+    /// Where each per-trial detail value lives ([`Layout`]).
+    pub fn layout(&self) -> Layout {
+        Layout {
+            horizon: self.horizon,
+            stages: self.funnel_stages(),
+            segments: self.segments.len(),
+            segment_stages: self.segment_funnel_stages(),
+            quarters: self.quarters(),
+            quarter_metrics: if self.quota.is_some() {
+                QuarterMetric::ALL.len()
+            } else {
+                QuarterMetric::WITHOUT_QUOTA
+            },
+        }
     }
 
     /// The target set for a metric, if any.
@@ -650,7 +829,223 @@ fn sales(raw: &RawSales, prefix: &str, inherit: Option<&Sales>) -> Result<Sales,
             "mql_capacity_per_rep",
             inherit.map(|s| &s.mql_capacity_per_rep),
         )?,
+        cost_per_rep_month: match (&raw.cost_per_rep_month, inherit) {
+            (Some(p), _) => param(p, &format!("{prefix}.cost_per_rep_month"), Domain::Amount)?,
+            (None, Some(s)) => s.cost_per_rep_month.clone(),
+            (None, None) => {
+                Param::fixed(format!("{prefix}.cost_per_rep_month"), 0.0, Domain::Amount)
+            }
+        },
     })
+}
+
+/// The `[[segment]]` entries: distinct identifiers, their per-deal fields,
+/// their odds ratio (fixed 1 by default) and their own teams, whose
+/// missing fields come from `[sales]`.
+fn segments(
+    raw: &[RawSegment],
+    scenario_sales: Option<&Sales>,
+) -> Result<Vec<Segment>, Vec<FieldError>> {
+    let mut errs = Errs::default();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, g) in raw.iter().enumerate() {
+        let prefix = format!("segment[{i}]");
+        errs.take(identifier(&format!("{prefix}.name"), &g.name));
+        if raw[..i].iter().any(|o| o.name == g.name) {
+            errs.push(FieldError::new(
+                format!("{prefix}.name"),
+                Some(format!("{:?}", g.name)),
+                "segment names must be distinct",
+            ));
+        }
+        let mut opt = |raw: Option<&RawParam>, field: &str, domain: Domain| {
+            raw.and_then(|p| errs.take(param(p, &format!("{prefix}.{field}"), domain)))
+        };
+        let deal_size = opt(g.deal_size.as_ref(), "deal_size", Domain::Amount);
+        let cycle_days = opt(g.cycle_days.as_ref(), "cycle_days", Domain::Amount);
+        let lost_cycle_days = opt(
+            g.lost_cycle_days.as_ref(),
+            "lost_cycle_days",
+            Domain::Amount,
+        );
+        let odds = opt(
+            g.win_odds_ratio.as_ref(),
+            "win_odds_ratio",
+            Domain::Positive,
+        )
+        .unwrap_or_else(|| Param::fixed(format!("{prefix}.win_odds_ratio"), 1.0, Domain::Positive));
+        let sales = g
+            .sales
+            .as_ref()
+            .and_then(|s| errs.take(sales(s, &format!("{prefix}.sales"), scenario_sales)));
+        out.push(Segment {
+            name: g.name.clone(),
+            deal_size,
+            cycle_days,
+            lost_cycle_days,
+            win_odds_ratio: odds,
+            sales,
+        });
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(errs.0)
+    }
+}
+
+/// `[quota]`: positive finite quotas, one per quarter when a list
+/// (`ceil(H/3)` of them), a single number prorated for a partial last
+/// quarter; a positive coverage target (default 3).
+fn quota(raw: &RawQuota, horizon: usize) -> Result<Quota, FieldError> {
+    let quarters = horizon.div_ceil(3);
+    let positive = |x: f64, path: String| {
+        if x > 0.0 && x.is_finite() {
+            Ok(x)
+        } else {
+            Err(FieldError::new(
+                path,
+                Some(dist::number_text(x)),
+                "expected a positive bookings quota",
+            ))
+        }
+    };
+    let per_quarter = match &raw.bookings_per_quarter {
+        RawQuotaValue::One(x) => {
+            let x = positive(*x, "quota.bookings_per_quarter".into())?;
+            (0..quarters)
+                .map(|q| {
+                    let months = (horizon - 3 * q).min(3);
+                    x * months as f64 / 3.0
+                })
+                .collect()
+        }
+        RawQuotaValue::PerQuarter(v) => {
+            if v.len() != quarters {
+                return Err(FieldError::new(
+                    "quota.bookings_per_quarter",
+                    Some(format!("{} values", v.len())),
+                    format!(
+                        "expected one quota per quarter of the horizon: {quarters} values for {horizon} months (or a single number for every quarter)"
+                    ),
+                ));
+            }
+            v.iter()
+                .enumerate()
+                .map(|(q, x)| positive(*x, format!("quota.bookings_per_quarter[{q}]")))
+                .collect::<Result<Vec<f64>, FieldError>>()?
+        }
+    };
+    let coverage_target = raw.coverage_target.unwrap_or(DEFAULT_COVERAGE_TARGET);
+    if !(coverage_target > 0.0 && coverage_target.is_finite()) {
+        return Err(FieldError::new(
+            "quota.coverage_target",
+            Some(dist::number_text(coverage_target)),
+            "expected a positive multiple of the quota, e.g. 3 for 3x pipeline coverage",
+        ));
+    }
+    Ok(Quota {
+        per_quarter,
+        coverage_target,
+    })
+}
+
+/// Longest warm-up, in months.
+pub const MAX_WARMUP_MONTHS: i64 = 120;
+
+/// `[warmup]`: a strategy of the scenario and 0 to [`MAX_WARMUP_MONTHS`]
+/// months (0: no warm-up).
+fn warmup(raw: &RawWarmup, strategies: &[Strategy]) -> Result<Option<Warmup>, FieldError> {
+    if !(0..=MAX_WARMUP_MONTHS).contains(&raw.months) {
+        return Err(FieldError::new(
+            "warmup.months",
+            Some(raw.months.to_string()),
+            format!("expected a whole number of months from 0 to {MAX_WARMUP_MONTHS}"),
+        ));
+    }
+    let Some(strategy) = strategies.iter().position(|s| s.name == raw.strategy) else {
+        return Err(FieldError::new(
+            "warmup.strategy",
+            Some(format!("{:?}", raw.strategy)),
+            format!(
+                "no strategy has that name; expected one of {}",
+                strategies
+                    .iter()
+                    .map(|s| format!("{:?}", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    Ok((raw.months > 0).then_some(Warmup {
+        months: raw.months as usize,
+        strategy,
+    }))
+}
+
+/// What a strategy's validation needs from the rest of the scenario.
+struct Context<'a> {
+    funnel: &'a Funnel,
+    sales: Option<&'a Sales>,
+    shared: Option<&'a IndexMap<String, RawChannel>>,
+    segments: &'a [String],
+}
+
+/// A segment mix at `path`: exactly the scenario's segments, shares in
+/// [0, 1] summing to 1 (within 1e-9); the shares in segment order.
+fn segment_mix(
+    mix: &IndexMap<String, f64>,
+    path: &str,
+    segments: &[String],
+) -> Result<Vec<f64>, FieldError> {
+    if segments.is_empty() {
+        return Err(FieldError::new(
+            path,
+            None,
+            "a segment mix needs [[segment]] entries; add them or remove segment_mix",
+        ));
+    }
+    for (k, x) in mix {
+        if !segments.contains(k) {
+            return Err(FieldError::new(
+                format!("{path}.{}", key_text(k)),
+                Some(dist::number_text(*x)),
+                format!("not a segment; expected one of {}", segments.join(", ")),
+            ));
+        }
+        if !(0.0..=1.0).contains(x) {
+            return Err(FieldError::new(
+                format!("{path}.{}", key_text(k)),
+                Some(dist::number_text(*x)),
+                "expected a share from 0 to 1",
+            ));
+        }
+    }
+    let mut shares = Vec::with_capacity(segments.len());
+    for g in segments {
+        match mix.get(g) {
+            Some(x) => shares.push(*x),
+            None => {
+                return Err(FieldError::new(
+                    format!("{path}.{g}"),
+                    None,
+                    format!(
+                        "missing; a segment mix gives one share per segment ({}), 0 allowed",
+                        segments.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let sum: f64 = shares.iter().sum();
+    if (sum - 1.0).abs() > 1e-9 {
+        return Err(FieldError::new(
+            path,
+            Some(dist::number_text(sum)),
+            "the shares must sum to 1 (this is their sum)",
+        ));
+    }
+    Ok(shares)
 }
 
 fn funnel(raw: &RawFunnel) -> Result<Funnel, FieldError> {
@@ -699,15 +1094,43 @@ fn funnel(raw: &RawFunnel) -> Result<Funnel, FieldError> {
     })
 }
 
-fn strategy(
-    name: &str,
-    raw: &RawStrategy,
-    funnel: &Funnel,
-    scenario_sales: Option<&Sales>,
-    shared: Option<&IndexMap<String, RawChannel>>,
-) -> Result<Strategy, Vec<FieldError>> {
+fn strategy(name: &str, raw: &RawStrategy, ctx: &Context<'_>) -> Result<Strategy, Vec<FieldError>> {
+    let (funnel, scenario_sales, shared) = (ctx.funnel, ctx.sales, ctx.shared);
     let mut errs = Errs::default();
     let prefix = format!("strategy.{name}");
+    let lost_cycle_days = raw.lost_cycle_days.as_ref().and_then(|p| {
+        errs.take(param(
+            p,
+            &format!("{prefix}.lost_cycle_days"),
+            Domain::Amount,
+        ))
+    });
+    let nurture = raw.nurture.as_ref().and_then(|n| {
+        let recycle = errs.take(param(
+            &n.recycle,
+            &format!("{prefix}.nurture.recycle"),
+            Domain::Probability,
+        ));
+        let delay_days = errs.take(param(
+            &n.delay_days,
+            &format!("{prefix}.nurture.delay_days"),
+            Domain::Amount,
+        ));
+        Some(Nurture {
+            recycle: recycle?,
+            delay_days: delay_days?,
+        })
+    });
+    let mix_default = match &raw.segment_mix {
+        Some(m) => errs
+            .take(segment_mix(
+                m,
+                &format!("{prefix}.segment_mix"),
+                ctx.segments,
+            ))
+            .map(|v| (v, format!("{prefix}.segment_mix"))),
+        None => None,
+    };
     let deal_size = raw
         .deal_size
         .as_ref()
@@ -777,15 +1200,14 @@ fn strategy(
                 }
             }
         };
-        let built = channel(
-            &path,
-            rc,
-            base,
-            stream,
-            funnel,
-            (deal_size.as_ref(), cycle_days.as_ref()),
-            &prefix,
-        );
+        let defaults = Defaults {
+            deal_size: deal_size.as_ref(),
+            cycle_days: cycle_days.as_ref(),
+            lost_cycle_days: lost_cycle_days.as_ref(),
+            segment_mix: mix_default.as_ref().map(|(v, _)| v.as_slice()),
+            segments: ctx.segments,
+        };
+        let built = channel(&path, rc, base, stream, funnel, &defaults, &prefix);
         if let Some(ch) = errs.take_all(built) {
             channels.push(ch);
         }
@@ -794,12 +1216,16 @@ fn strategy(
         return Err(errs.0);
     };
     let composition: Vec<&str> = channels.iter().map(|c| c.stream.as_str()).collect();
+    let composition = composition.join(",");
     Ok(Strategy {
         name: name.to_string(),
         label: raw.label.clone().unwrap_or_else(|| name.to_string()),
         fixed_cost_per_month,
         sales,
-        capacity_key: streams::key("capacity", &composition.join(",")),
+        capacity_key: streams::key("capacity", &composition),
+        route_key: streams::key("route", &composition),
+        nurture_key: streams::key("nurture", &composition),
+        nurture,
         channels,
     })
 }
@@ -810,15 +1236,25 @@ fn strategy(
 /// strategy's (`defaults`). A field taken from the shared channel keeps the
 /// shared path (`channel.NAME.field`), so it draws from the shared stream.
 /// `stream` names its counts and deals streams ([`Channel::stream`]).
+/// What a strategy's channel inherits from its strategy.
+struct Defaults<'a> {
+    deal_size: Option<&'a Param>,
+    cycle_days: Option<&'a Param>,
+    lost_cycle_days: Option<&'a Param>,
+    segment_mix: Option<&'a [f64]>,
+    segments: &'a [String],
+}
+
 fn channel(
     prefix: &str,
     raw: &RawChannel,
     base: Option<(&str, &RawChannel)>,
     stream: String,
     funnel: &Funnel,
-    (deal_size, cycle_days): (Option<&Param>, Option<&Param>),
+    defaults: &Defaults<'_>,
     strategy_prefix: &str,
 ) -> Result<Channel, Vec<FieldError>> {
+    let (deal_size, cycle_days) = (defaults.deal_size, defaults.cycle_days);
     let mut errs = Errs::default();
     let shared_prefix = base.map(|(name, _)| format!("channel.{name}"));
     let shared = base.map(|(_, ch)| ch);
@@ -999,6 +1435,95 @@ fn channel(
         cycle_days,
         "cycle_days",
     ));
+    let lost_cycle_days = match pick(
+        raw.lost_cycle_days.as_ref(),
+        shared.and_then(|c| c.lost_cycle_days.as_ref()),
+        "lost_cycle_days",
+    ) {
+        Some((p, path)) => errs.take(param(&p, &path, Domain::Amount)),
+        None => defaults.lost_cycle_days.cloned(),
+    };
+    // the segment mix: the channel's own, the shared channel's, the strategy's
+    let own_mix = match (
+        &raw.segment_mix,
+        shared.and_then(|c| c.segment_mix.as_ref()),
+    ) {
+        (Some(m), _) => Some((m, format!("{prefix}.segment_mix"))),
+        (None, Some(m)) => Some((
+            m,
+            format!("{}.segment_mix", shared_prefix.as_deref().unwrap_or(prefix)),
+        )),
+        (None, None) => None,
+    };
+    let segment_mix = match own_mix {
+        Some((m, path)) => errs
+            .take(segment_mix(m, &path, defaults.segments))
+            .unwrap_or_default(),
+        None => match defaults.segment_mix {
+            Some(v) => v.to_vec(),
+            None if defaults.segments.is_empty() => Vec::new(),
+            None => {
+                errs.push(FieldError::new(
+                    format!("{prefix}.segment_mix"),
+                    None,
+                    format!(
+                        "missing; with [[segment]] entries every channel needs a segment_mix (its own or its strategy's) with one share per segment: {}",
+                        defaults.segments.join(", ")
+                    ),
+                ));
+                Vec::new()
+            }
+        },
+    };
+    // diminishing returns: only on a spend channel, with a reference spend
+    let e_raw = pick(
+        raw.cpl_elasticity.as_ref(),
+        shared.and_then(|c| c.cpl_elasticity.as_ref()),
+        "cpl_elasticity",
+    );
+    let s0_raw = pick(
+        raw.reference_spend.as_ref(),
+        shared.and_then(|c| c.reference_spend.as_ref()),
+        "reference_spend",
+    );
+    let elasticity = match (e_raw, s0_raw) {
+        (None, None) => None,
+        (Some((_, path)), _) if leads_based => {
+            errs.push(FieldError::new(
+                path,
+                None,
+                "cpl_elasticity needs a spend channel (spend_per_month): with leads_per_month the lead volume is given, not bought",
+            ));
+            None
+        }
+        (Some((_, path)), None) => {
+            errs.push(FieldError::new(
+                path.replace("cpl_elasticity", "reference_spend"),
+                None,
+                "missing; cpl_elasticity needs reference_spend, the monthly spend at which the cost per lead is cost_per_lead",
+            ));
+            None
+        }
+        (None, Some((_, path))) => {
+            errs.push(FieldError::new(
+                path,
+                None,
+                "reference_spend without cpl_elasticity has no effect; add cpl_elasticity or remove it",
+            ));
+            None
+        }
+        (Some((e, ep)), Some((s0, sp))) => {
+            let e = errs.take(param(&e, &ep, Domain::Probability));
+            let s0 = errs.take(param(&s0, &sp, Domain::Positive));
+            match (e, s0) {
+                (Some(elasticity), Some(reference_spend)) => Some(Elasticity {
+                    elasticity,
+                    reference_spend,
+                }),
+                _ => None,
+            }
+        }
+    };
     let (Some(volume), Some(cost_per_lead), Some(deal_size), Some(cycle_days), true) = (
         volume,
         cost_per_lead,
@@ -1008,7 +1533,16 @@ fn channel(
     ) else {
         return Err(errs.0);
     };
+    let segment_deals_keys = defaults
+        .segments
+        .iter()
+        .map(|g| streams::key("deals", &format!("{stream}/segment.{g}")))
+        .collect();
     Ok(Channel {
+        lost_cycle_days,
+        segment_mix,
+        elasticity,
+        segment_deals_keys,
         name,
         shared: base.map(|(n, _)| n.to_string()),
         counts_key: streams::key("counts", &stream),
@@ -1037,9 +1571,35 @@ impl Scenario {
                 &self.revenue.expansion_monthly,
             ),
         ];
+        v.push(("revenue.starting_arr".into(), &self.revenue.starting_arr));
         if let Some(s) = &self.sales {
             v.push(("sales.reps".into(), &s.reps));
             v.push(("sales.mql_capacity_per_rep".into(), &s.mql_capacity_per_rep));
+            v.push(("sales.cost_per_rep_month".into(), &s.cost_per_rep_month));
+        }
+        for (i, g) in self.segments.iter().enumerate() {
+            let gp = format!("segment[{i}]");
+            for (field, p) in [
+                ("deal_size", g.deal_size.as_ref()),
+                ("cycle_days", g.cycle_days.as_ref()),
+                ("lost_cycle_days", g.lost_cycle_days.as_ref()),
+                ("win_odds_ratio", Some(&g.win_odds_ratio)),
+            ] {
+                if let Some(p) = p {
+                    v.push((format!("{gp}.{field}"), p));
+                }
+            }
+            if let Some(s) = &g.sales {
+                v.push((format!("{gp}.sales.reps"), &s.reps));
+                v.push((
+                    format!("{gp}.sales.mql_capacity_per_rep"),
+                    &s.mql_capacity_per_rep,
+                ));
+                v.push((
+                    format!("{gp}.sales.cost_per_rep_month"),
+                    &s.cost_per_rep_month,
+                ));
+            }
         }
         for st in &self.strategies {
             let sp = format!("strategy.{}", st.name);
@@ -1053,6 +1613,14 @@ impl Scenario {
                     format!("{sp}.sales.mql_capacity_per_rep"),
                     &s.mql_capacity_per_rep,
                 ));
+                v.push((
+                    format!("{sp}.sales.cost_per_rep_month"),
+                    &s.cost_per_rep_month,
+                ));
+            }
+            if let Some(n) = &st.nurture {
+                v.push((format!("{sp}.nurture.recycle"), &n.recycle));
+                v.push((format!("{sp}.nurture.delay_days"), &n.delay_days));
             }
             for (i, ch) in st.channels.iter().enumerate() {
                 v.extend(
@@ -1201,7 +1769,10 @@ fn resolve_correlated<'a>(
 }
 
 fn is_per_deal(path: &str) -> bool {
-    path.ends_with(".deal_size") || path.ends_with(".cycle_days")
+    path.ends_with(".deal_size")
+        || path.ends_with(".cycle_days")
+        || path.ends_with(".lost_cycle_days")
+        || path.ends_with(".delay_days")
 }
 
 fn copula_error(e: copula::CopulaError, cs: &[Correlation]) -> FieldError {

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::accum::{Accumulator, SeriesAcc, Source};
-use crate::metrics::{Metric, MonthlyMetric};
+use crate::metrics::{Detail, Metric, MonthlyMetric};
 use crate::scenario::Scenario;
 use crate::scenario::bounds::MAX_FIGURE;
 
@@ -62,10 +62,8 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
             }
             Source::Monthly { b, s, j } => {
                 let scn = scn_of(b);
-                let h = scn.horizon.max(1);
-                let mm = MonthlyMetric::ALL[(j / h).min(MonthlyMetric::COUNT - 1)];
-                let name = format!("{} in {}", mm.name(), scn.month_label(j % h));
-                (b, s, name, monthly_metric(mm), false)
+                let (name, metric) = detail_name(scn, j);
+                (b, s, name, metric, false)
             }
             Source::Diff {
                 b,
@@ -92,7 +90,7 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
                 )
             }
         };
-        let roi = metric == Some(Metric::Roi);
+        let roi = metric.is_some_and(Metric::is_ratio);
         let problem = if non_finite > 0 && !(roi && roi_ok) {
             format!("is not a finite number in {non_finite} trial(s)")
         } else if !(lo >= -MAX_FIGURE) {
@@ -117,15 +115,58 @@ pub fn check(scns: &[&Scenario], acc: &Accumulator) -> Result<(), FigureError> {
 }
 
 /// The per-trial metric a monthly series is a part of.
-fn monthly_metric(mm: MonthlyMetric) -> Option<Metric> {
-    Some(match mm {
+/// The name of detail value `j` and the metric whose inputs explain it.
+fn detail_name(scn: &Scenario, j: usize) -> (String, Option<Metric>) {
+    let layout = scn.layout();
+    match layout.describe(j) {
+        Detail::Monthly(mm, m) => (
+            format!("{} in {}", mm.name(), scn.month_label(m)),
+            Some(monthly_metric(mm)),
+        ),
+        Detail::Stage(i) => (
+            format!(
+                "funnel entries into {}",
+                layout
+                    .stages
+                    .get(i)
+                    .and_then(|s| scn.funnel.stages.get(*s))
+                    .map_or("a stage", String::as_str)
+            ),
+            Some(Metric::Leads),
+        ),
+        Detail::Segment(g, m) => (
+            format!("{} of segment {}", m.name(), segment_name(scn, g)),
+            Some(m),
+        ),
+        Detail::SegmentStage(g, _) => (
+            format!("funnel entries of segment {}", segment_name(scn, g)),
+            Some(Metric::Mqls),
+        ),
+        Detail::Quarter(q, qm) => (
+            format!("{} in {}", qm.name(), scn.quarter_label(q)),
+            Some(Metric::Bookings),
+        ),
+    }
+}
+
+fn segment_name(scn: &Scenario, g: usize) -> &str {
+    scn.segments.get(g).map_or("?", |s| s.name.as_str())
+}
+
+fn monthly_metric(mm: MonthlyMetric) -> Metric {
+    match mm {
         MonthlyMetric::Leads => Metric::Leads,
         MonthlyMetric::Mqls => Metric::Mqls,
         MonthlyMetric::Opportunities => Metric::Opportunities,
         MonthlyMetric::WonDeals => Metric::WonDeals,
         MonthlyMetric::Bookings => Metric::Bookings,
         MonthlyMetric::MrrEnd => Metric::ArrEnd,
-    })
+        MonthlyMetric::MqlsIgnored => Metric::MqlsIgnored,
+        MonthlyMetric::PipelineCreated => Metric::PipelineCreated,
+        MonthlyMetric::Revenue => Metric::Revenue,
+        MonthlyMetric::Cost => Metric::Cost,
+        MonthlyMetric::TotalMrrEnd => Metric::TotalArrEnd,
+    }
 }
 
 /// `path = value` of the inputs a metric of strategy `s` is computed from.

@@ -14,7 +14,7 @@
 //!   lifts this one.
 
 use crate::accum::{ACCUM_LIMIT_BYTES, EXACT_BUDGET_BYTES, SERIES_FIXED_BYTES};
-use crate::metrics::{Metric, MonthlyMetric};
+use crate::metrics::Metric;
 use crate::model::work::{self, WorkEstimate};
 use crate::scenario::Scenario;
 
@@ -42,7 +42,10 @@ pub const MAX_SERIES: u64 = ACCUM_LIMIT_BYTES / 2 / SERIES_FIXED_BYTES;
 /// values, per non-baseline strategy its paired differences.
 pub fn run_series(scn: &Scenario) -> u64 {
     let ns = scn.strategies.len() as u64;
-    let per = (Metric::COUNT + MonthlyMetric::COUNT * scn.horizon) as u64;
+    // the detail values but the coverage of the quarter after the last
+    let layout = scn.layout();
+    let unreported = usize::from(scn.quota.is_some());
+    let per = (Metric::COUNT + layout.len() - unreported) as u64;
     ns * per + ns.saturating_sub(1) * Metric::COUNT as u64
 }
 

@@ -31,3 +31,65 @@ pub(super) fn share<'a, R: Rng, T: Tracer<'a>>(
     multivariate_hypergeometric(members, k, &mut rng);
     total - k
 }
+
+/// With segments: share each team's capacity among its members, in place
+/// (`members[c * ng + g]` for channel `c`, segment `g` of `ng`): first the
+/// strategy's team (`strategy`, `None` = unlimited) over the segments
+/// without a team of their own, then each segment's own team in segment
+/// order. A team whose members exceed its capacity draws its split from
+/// the month's capacity stream (one stream for the month, teams in that
+/// order). Returns the members ignored.
+#[inline(always)]
+pub(super) fn share_teams<R: Rng>(
+    strategy: Option<u64>,
+    own: &[Option<u64>],
+    members: &mut [u64],
+    buf: &mut Vec<u64>,
+    stream: impl FnOnce() -> R,
+) -> u64 {
+    let ng = own.len().max(1);
+    let mut rng: Option<R> = None;
+    let mut stream = Some(stream);
+    let mut ignored = 0u64;
+    let teams = std::iter::once((strategy, None)).chain(
+        own.iter()
+            .enumerate()
+            .filter_map(|(g, k)| k.map(|k| (Some(k), Some(g)))),
+    );
+    for (capacity, team) in teams {
+        let Some(k) = capacity else { continue };
+        let serves = |g: usize| match team {
+            None => own.get(g).is_some_and(Option::is_none),
+            Some(t) => g == t,
+        };
+        buf.clear();
+        let mut total = 0u64;
+        for (i, x) in members.iter().enumerate() {
+            if serves(i % ng) {
+                buf.push(*x);
+                total = total.saturating_add(*x);
+            }
+        }
+        if total <= k {
+            continue;
+        }
+        let r = match &mut rng {
+            Some(r) => r,
+            None => match stream.take() {
+                Some(s) => rng.insert(s()),
+                None => continue,
+            },
+        };
+        multivariate_hypergeometric(buf, k, r);
+        let mut worked = buf.iter();
+        for (i, x) in members.iter_mut().enumerate() {
+            if serves(i % ng)
+                && let Some(w) = worked.next()
+            {
+                *x = *w;
+            }
+        }
+        ignored += total - k;
+    }
+    ignored
+}

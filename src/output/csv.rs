@@ -98,34 +98,33 @@ pub fn csv_table(
         .map_err(|e| OutputError::Csv(e.into_error().into()))
 }
 
+/// A `summary.csv` row after the cells `first`: metric, trials, mean, sd,
+/// se, CI, quantiles, target and P(≥ target).
+fn metric_row(mut row: Vec<String>, ms: &crate::analysis::MetricStats) -> Vec<String> {
+    let s = &ms.summary;
+    row.extend([
+        ms.metric.name().to_string(),
+        s.n.to_string(),
+        num(s.mean),
+        num(s.sd),
+        num(s.se),
+        num(s.ci_low),
+        num(s.ci_high),
+    ]);
+    row.extend(s.quantiles.iter().map(|q| num(*q)));
+    match ms.target {
+        Some((t, p)) => row.extend([num(t), num(p.p)]),
+        None => row.extend([String::new(), String::new()]),
+    }
+    row
+}
+
 /// The rows of `summary.csv`: one per strategy and metric.
 pub fn summary_rows(analysis: &Analysis) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for st in &analysis.strategies {
         for ms in &st.metrics {
-            let s = &ms.summary;
-            let mut row = vec![
-                st.name.clone(),
-                ms.metric.name().to_string(),
-                s.n.to_string(),
-                num(s.mean),
-                num(s.sd),
-                num(s.se),
-                num(s.ci_low),
-                num(s.ci_high),
-            ];
-            row.extend(s.quantiles.iter().map(|q| num(*q)));
-            match ms.target {
-                Some((t, p)) => {
-                    row.push(num(t));
-                    row.push(num(p.p));
-                }
-                None => {
-                    row.push(String::new());
-                    row.push(String::new());
-                }
-            }
-            rows.push(row);
+            rows.push(metric_row(vec![st.name.clone()], ms));
         }
     }
     rows
@@ -253,6 +252,98 @@ pub fn monthly_csv(scn: &Scenario, analysis: &Analysis) -> Result<Vec<u8>, Outpu
         }
     }
     csv_table(&MONTHLY_HEADER, rows)
+}
+
+/// Header of `funnel.csv`.
+pub const FUNNEL_HEADER: [&str; 8] = [
+    "strategy", "segment", "stage", "index", "mean", "p5", "p50", "p95",
+];
+
+/// `funnel.csv`: entries per stage, per strategy (segment empty) and, from
+/// the handoff stage on, per segment.
+pub fn funnel_csv(scn: &Scenario, analysis: &Analysis) -> Result<Vec<u8>, OutputError> {
+    let mut rows = Vec::new();
+    let stage = |i: usize| scn.funnel.stages.get(i).cloned().unwrap_or_default();
+    for st in &analysis.strategies {
+        let mut push = |segment: &str, f: &crate::analysis::FunnelStage| {
+            rows.push(vec![
+                st.name.clone(),
+                segment.to_string(),
+                stage(f.stage),
+                f.stage.to_string(),
+                num(f.point.mean),
+                num(f.point.p5),
+                num(f.point.p50),
+                num(f.point.p95),
+            ]);
+        };
+        for f in &st.funnel {
+            push("", f);
+        }
+        for g in &st.segments {
+            for f in &g.funnel {
+                push(&g.name, f);
+            }
+        }
+    }
+    csv_table(&FUNNEL_HEADER, rows)
+}
+
+/// Header of `segments.csv`: `summary.csv`'s with a `segment` column.
+pub fn segments_header() -> Vec<&'static str> {
+    let mut h = vec!["strategy", "segment"];
+    h.extend_from_slice(&SUMMARY_HEADER[1..]);
+    h
+}
+
+/// `segments.csv`: per strategy, segment and metric the `summary.csv`
+/// statistics (no rows without segments).
+pub fn segments_csv(analysis: &Analysis) -> Result<Vec<u8>, OutputError> {
+    let mut rows = Vec::new();
+    for st in &analysis.strategies {
+        for g in &st.segments {
+            for ms in &g.metrics {
+                rows.push(metric_row(vec![st.name.clone(), g.name.clone()], ms));
+            }
+        }
+    }
+    csv_table(&segments_header(), rows)
+}
+
+/// Header of `quarterly.csv`.
+pub const QUARTERLY_HEADER: [&str; 12] = [
+    "strategy", "quarter", "label", "months", "quota", "metric", "mean", "p5", "p50", "p95",
+    "target", "p_target",
+];
+
+/// `quarterly.csv`: one row per strategy, quarter and quarterly metric.
+pub fn quarterly_csv(analysis: &Analysis) -> Result<Vec<u8>, OutputError> {
+    let mut rows = Vec::new();
+    for st in &analysis.strategies {
+        for (q, qs) in st.quarters.iter().enumerate() {
+            for v in &qs.values {
+                let (target, p) = match v.target {
+                    Some((t, p)) => (num(t), num(p.p)),
+                    None => (String::new(), String::new()),
+                };
+                rows.push(vec![
+                    st.name.clone(),
+                    q.to_string(),
+                    qs.label.clone(),
+                    qs.months.to_string(),
+                    qs.quota.map(num).unwrap_or_default(),
+                    v.metric.name().to_string(),
+                    num(v.point.mean),
+                    num(v.point.p5),
+                    num(v.point.p50),
+                    num(v.point.p95),
+                    target,
+                    p,
+                ]);
+            }
+        }
+    }
+    csv_table(&QUARTERLY_HEADER, rows)
 }
 
 /// Header of `trials.csv`: `trial`, `strategy`, then one column per metric.

@@ -48,10 +48,13 @@ use super::csv::{num, trials_header};
 pub const MANIFEST: &str = ".pipesim-manifest.json";
 
 /// Every file name pipesim writes into a result directory, any command.
-pub const RESULT_NAMES: [&str; 5] = [
+pub const RESULT_NAMES: [&str; 8] = [
     "summary.csv",
     "comparison.csv",
     "monthly.csv",
+    "funnel.csv",
+    "segments.csv",
+    "quarterly.csv",
     "run.csv",
     "trials.csv",
 ];

@@ -56,11 +56,75 @@ pub fn analysis_json(
                 }
                 metrics.insert(ms.metric.name().to_string(), v);
             }
+            let point = |p: &crate::analysis::MonthlyPoint| {
+                serde_json::json!({
+                    "mean": jnum(p.mean), "p5": jnum(p.p5), "p50": jnum(p.p50), "p95": jnum(p.p95),
+                })
+            };
+            let stage = |f: &crate::analysis::FunnelStage| {
+                let mut v = point(&f.point);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert(
+                        "stage".into(),
+                        scn.funnel
+                            .stages
+                            .get(f.stage)
+                            .cloned()
+                            .unwrap_or_default()
+                            .into(),
+                    );
+                }
+                v
+            };
+            let segments: Vec<serde_json::Value> = st
+                .segments
+                .iter()
+                .map(|g| {
+                    let metrics: serde_json::Map<String, serde_json::Value> = g
+                        .metrics
+                        .iter()
+                        .map(|ms| (ms.metric.name().to_string(), summary_json(&ms.summary)))
+                        .collect();
+                    serde_json::json!({
+                        "name": g.name,
+                        "metrics": metrics,
+                        "funnel": g.funnel.iter().map(stage).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let quarters: Vec<serde_json::Value> = st
+                .quarters
+                .iter()
+                .map(|q| {
+                    let values: serde_json::Map<String, serde_json::Value> = q
+                        .values
+                        .iter()
+                        .map(|v| {
+                            let mut x = point(&v.point);
+                            if let (Some((t, p)), Some(o)) = (&v.target, x.as_object_mut()) {
+                                o.insert("target".into(), jnum(*t));
+                                o.insert("p_target".into(), prop_json(p));
+                            }
+                            (v.metric.name().to_string(), x)
+                        })
+                        .collect();
+                    serde_json::json!({
+                        "label": q.label,
+                        "months": q.months,
+                        "quota": q.quota.map(jnum),
+                        "metrics": values,
+                    })
+                })
+                .collect();
             serde_json::json!({
                 "name": st.name,
                 "label": st.label,
                 "cac": jnum(st.cac),
+                "loaded_cac": jnum(st.loaded_cac),
                 "metrics": metrics,
+                "funnel": st.funnel.iter().map(stage).collect::<Vec<_>>(),
+                "segments": segments,
+                "quarters": quarters,
             })
         })
         .collect();

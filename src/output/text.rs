@@ -77,7 +77,7 @@ pub fn fmt_value(m: Metric, x: f64) -> String {
         return "n/a".to_string();
     }
     match m {
-        Metric::Roi => format!("{:.1}%", 100.0 * x),
+        Metric::Roi | Metric::GtmRoi => format!("{:.1}%", 100.0 * x),
         // small counts: one decimal for means, none for whole numbers
         _ if !m.is_money() && x.abs() < 1000.0 => {
             if x.fract() != 0.0 {
@@ -161,7 +161,7 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
             "mean ± CI",
             format!("{iv} outcome interval")
         );
-        for m in KEY_METRICS {
+        for m in KEY_METRICS.into_iter().chain(extra_metrics(scn, st)) {
             let Some(ms) = st.get(m) else { continue };
             let s = &ms.summary;
             let _ = writeln!(
@@ -181,6 +181,18 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
             );
         }
         let _ = writeln!(o, "  {:<18} {:>26}", "CAC (aggregate)", thousands(st.cac));
+        if st
+            .get(Metric::SalesCost)
+            .is_some_and(|m| m.summary.mean > 0.0)
+        {
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>26}",
+                "CAC (fully loaded)",
+                thousands(st.loaded_cac)
+            );
+        }
+        let _ = writeln!(o, "{}", funnel_line(scn, st));
         for ms in &st.metrics {
             if let Some((t, p)) = &ms.target {
                 let _ = writeln!(
@@ -192,6 +204,12 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
                 );
             }
         }
+    }
+    if !scn.segments.is_empty() {
+        o.push_str(&segment_table(a));
+    }
+    if let Some(quota) = &scn.quota {
+        o.push_str(&coverage_table(a, quota.coverage_target));
     }
     let base = &a.strategies[a.baseline];
     for (i, st) in a.strategies.iter().enumerate() {
@@ -210,7 +228,7 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
             format!("mean difference [{ci} CI]"),
             format!("P({} better) [{ci} CI]", st.name)
         );
-        for m in KEY_METRICS {
+        for m in KEY_METRICS.into_iter().chain(extra_metrics(scn, st)) {
             let Some(c) = a.comparison(i, m) else {
                 continue;
             };
@@ -231,6 +249,159 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
     }
     let _ = writeln!(o, "\n{}", answer(scn, a));
     o
+}
+
+/// The v2 metrics worth a line in the report of this scenario: nurture's
+/// re-entries when a strategy nurtures, the sales cost and GTM ROI when a
+/// team costs something, the company totals with a book or a warm-up.
+fn extra_metrics(scn: &Scenario, st: &StrategyStats) -> Vec<Metric> {
+    let mut v = Vec::new();
+    if scn.strategies.iter().any(|s| s.nurture.is_some()) {
+        v.push(Metric::MqlsRejected);
+        v.push(Metric::MqlsRecycled);
+    }
+    if st
+        .get(Metric::SalesCost)
+        .is_some_and(|m| m.summary.mean > 0.0)
+    {
+        v.push(Metric::SalesCost);
+        v.push(Metric::GtmRoi);
+    }
+    let book = !matches!(scn.revenue.starting_arr.dist, crate::dist::Dist::Fixed(x) if x == 0.0);
+    if book || scn.warmup.is_some() {
+        v.extend([
+            Metric::TotalBookings,
+            Metric::TotalRevenue,
+            Metric::TotalArrEnd,
+        ]);
+    }
+    v
+}
+
+/// The funnel's mean entries per stage: `lead 10,450 > mql 2,100 > …`.
+fn funnel_line(scn: &Scenario, st: &StrategyStats) -> String {
+    let stages: Vec<String> = st
+        .funnel
+        .iter()
+        .map(|f| {
+            let name = scn.funnel.stages.get(f.stage).map_or("?", String::as_str);
+            format!(
+                "{} {}",
+                escape_controls(name),
+                fmt_value(Metric::Leads, f.point.mean)
+            )
+        })
+        .collect();
+    wrap("  funnel (mean entries): ", &stages, " > ", 100)
+}
+
+/// `items` joined by `sep` after `head`, wrapped before `width` columns.
+fn wrap(head: &str, items: &[String], sep: &str, width: usize) -> String {
+    let mut out = head.to_string();
+    let mut line = head.chars().count();
+    let indent = " ".repeat(4);
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i == 0 {
+            item.clone()
+        } else {
+            format!("{sep}{item}")
+        };
+        if i > 0 && line + piece.chars().count() > width {
+            out.push_str(sep.trim_end());
+            out.push('\n');
+            out.push_str(&indent);
+            out.push_str(item);
+            line = indent.len() + item.chars().count();
+        } else {
+            line += piece.chars().count();
+            out.push_str(&piece);
+        }
+    }
+    out
+}
+
+/// Per strategy and segment: the mean of the segment's key metrics.
+fn segment_table(a: &Analysis) -> String {
+    let mut o = String::new();
+    let cols = [
+        Metric::Mqls,
+        Metric::MqlsIgnored,
+        Metric::Opportunities,
+        Metric::WonDeals,
+        Metric::Bookings,
+        Metric::Revenue,
+    ];
+    let _ = writeln!(o, "\nBy segment (means)");
+    let mut header = format!("  {:<22}", "strategy / segment");
+    for m in cols {
+        let _ = write!(header, " {:>12}", m.name());
+    }
+    let _ = writeln!(o, "{header}");
+    for st in &a.strategies {
+        for g in &st.segments {
+            let mut line = format!("  {:<22}", clip(&format!("{} / {}", st.name, g.name), 22));
+            for m in cols {
+                let x = g.get(m).map_or(f64::NAN, |s| s.summary.mean);
+                let _ = write!(line, " {:>12}", fmt_value(m, x));
+            }
+            let _ = writeln!(o, "{line}");
+        }
+    }
+    o
+}
+
+/// The quarterly coverage table of each strategy: mean coverage of this
+/// quarter and the next at the quarter's start, P(coverage ≥ target) for
+/// both, and the mean attainment.
+fn coverage_table(a: &Analysis, target: f64) -> String {
+    use crate::metrics::QuarterMetric as Q;
+    let mut o = String::new();
+    let t = format!("{}x", trim_number(target));
+    let _ = writeln!(
+        o,
+        "\nQuarterly pipeline coverage at the quarter's start (pipeline / quota; P = P(coverage >= {t}))"
+    );
+    for st in &a.strategies {
+        let _ = writeln!(o, "  {}", escape_controls(&st.name));
+        let _ = writeln!(
+            o,
+            "    {:<18} {:>12} {:>9} {:>8} {:>9} {:>8} {:>11}",
+            "quarter", "quota", "coverage", "P", "next q", "P", "attainment"
+        );
+        for q in &st.quarters {
+            let mean = |m: Q| q.get(m).map(|v| v.point.mean);
+            let p = |m: Q| q.get(m).and_then(|v| v.target.map(|(_, p)| pct(p.p)));
+            let cov = |m: Q| mean(m).map_or("-".to_string(), |x| format!("{x:.2}x"));
+            let _ = writeln!(
+                o,
+                "    {:<18} {:>12} {:>9} {:>8} {:>9} {:>8} {:>11}",
+                q.label,
+                q.quota.map_or("-".to_string(), thousands),
+                cov(Q::Coverage),
+                p(Q::Coverage).unwrap_or_else(|| "-".into()),
+                cov(Q::CoverageNext),
+                p(Q::CoverageNext).unwrap_or_else(|| "-".into()),
+                mean(Q::Attainment).map_or("-".to_string(), pct),
+            );
+        }
+    }
+    o
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let s = escape_controls(s);
+    if s.chars().count() <= n {
+        s.into_owned()
+    } else {
+        let mut c: String = s.chars().take(n - 1).collect();
+        c.push('~');
+        c
+    }
+}
+
+fn trim_number(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Render a what-if: per strategy, how the key metrics move.

@@ -267,8 +267,14 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
         "market.demand",
         "revenue.churn_monthly",
         "revenue.expansion_monthly",
+        "revenue.starting_arr",
         "sales.reps",
         "sales.mql_capacity_per_rep",
+        "sales.cost_per_rep_month",
+        "warmup.months",
+        "warmup.strategy",
+        "quota.bookings_per_quarter",
+        "quota.coverage_target",
         "funnel.stages",
         "funnel.handoff",
         "funnel.pipeline",
@@ -291,7 +297,7 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    const CHANNEL_FIELDS: [&str; 7] = [
+    const CHANNEL_FIELDS: [&str; 10] = [
         "name",
         "leads_per_month",
         "spend_per_month",
@@ -299,12 +305,49 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
         "volume_dispersion",
         "deal_size",
         "cycle_days",
+        "lost_cycle_days",
+        "cpl_elasticity",
+        "reference_spend",
     ];
+    // segment names, for segment_mix.NAME
+    let segments: Vec<String> = match doc.get("segment") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(Value::Array(a)) = doc.get("segment") {
+        for i in 0..a.len() {
+            for f in [
+                "name",
+                "deal_size",
+                "cycle_days",
+                "lost_cycle_days",
+                "win_odds_ratio",
+                "sales.reps",
+                "sales.mql_capacity_per_rep",
+                "sales.cost_per_rep_month",
+            ] {
+                out.push(format!("segment[{i}].{f}"));
+            }
+        }
+    }
+    let mixes = |at: &str| -> Vec<String> {
+        segments
+            .iter()
+            .map(|g| format!("{at}.segment_mix.{g}"))
+            .collect()
+    };
+    if let Some(Value::Array(a)) = doc.get("quota").and_then(|q| q.get("bookings_per_quarter")) {
+        out.extend((0..a.len()).map(|i| format!("quota.bookings_per_quarter[{i}]")));
+    }
     if let Some(Value::Table(shared)) = doc.get("channel") {
         for name in shared.keys() {
             let c = format!("channel.{name}");
             out.extend(CHANNEL_FIELDS.iter().map(|f| format!("{c}.{f}")));
             out.extend(stages.iter().map(|s| format!("{c}.conversion.{s}")));
+            out.extend(mixes(&c));
         }
     }
     if let Some(Value::Table(strategies)) = doc.get("strategy") {
@@ -317,9 +360,14 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
                 "fixed_cost_per_month",
                 "sales.reps",
                 "sales.mql_capacity_per_rep",
+                "sales.cost_per_rep_month",
+                "lost_cycle_days",
+                "nurture.recycle",
+                "nurture.delay_days",
             ] {
                 out.push(format!("{p}.{f}"));
             }
+            out.extend(mixes(&p));
             let channels = st.get("channel").and_then(Value::as_array);
             for i in 0..channels.map_or(0, |c| c.len()) {
                 let c = format!("{p}.channel[{i}]");
@@ -330,6 +378,7 @@ pub fn settable_paths(doc: &Table) -> Vec<String> {
                         .map(|f| format!("{c}.{f}")),
                 );
                 out.extend(stages.iter().map(|s| format!("{c}.conversion.{s}")));
+                out.extend(mixes(&c));
             }
         }
     }
@@ -404,15 +453,33 @@ pub fn params_mut(scn: &mut Scenario) -> Vec<&mut Param> {
         &mut scn.revenue.churn_monthly,
         &mut scn.revenue.expansion_monthly,
     ];
+    out.push(&mut scn.revenue.starting_arr);
     if let Some(s) = scn.sales.as_mut() {
         out.push(&mut s.reps);
         out.push(&mut s.mql_capacity_per_rep);
+        out.push(&mut s.cost_per_rep_month);
+    }
+    for g in &mut scn.segments {
+        out.extend(g.deal_size.as_mut());
+        out.extend(g.cycle_days.as_mut());
+        out.extend(g.lost_cycle_days.as_mut());
+        out.push(&mut g.win_odds_ratio);
+        if let Some(s) = g.sales.as_mut() {
+            out.push(&mut s.reps);
+            out.push(&mut s.mql_capacity_per_rep);
+            out.push(&mut s.cost_per_rep_month);
+        }
     }
     for st in &mut scn.strategies {
         out.push(&mut st.fixed_cost_per_month);
         if let Some(s) = st.sales.as_mut() {
             out.push(&mut s.reps);
             out.push(&mut s.mql_capacity_per_rep);
+            out.push(&mut s.cost_per_rep_month);
+        }
+        if let Some(n) = st.nurture.as_mut() {
+            out.push(&mut n.recycle);
+            out.push(&mut n.delay_days);
         }
         for ch in &mut st.channels {
             match &mut ch.volume {
@@ -425,6 +492,11 @@ pub fn params_mut(scn: &mut Scenario) -> Vec<&mut Param> {
             out.extend(ch.conversion.iter_mut());
             out.push(&mut ch.deal_size);
             out.push(&mut ch.cycle_days);
+            out.extend(ch.lost_cycle_days.as_mut());
+            if let Some(e) = ch.elasticity.as_mut() {
+                out.push(&mut e.elasticity);
+                out.push(&mut e.reference_spend);
+            }
         }
     }
     out

@@ -74,6 +74,53 @@ pub struct RawScenario {
     /// `[[correlation]]` entries: rank correlations between per-trial
     /// parameters.
     pub correlation: Option<Vec<RawCorrelation>>,
+    pub segment: Option<Vec<RawSegment>>,
+    pub warmup: Option<RawWarmup>,
+    pub quota: Option<RawQuota>,
+}
+
+/// A `[[segment]]` (Model v2): a go-to-market segment or territory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSegment {
+    pub name: String,
+    pub deal_size: Option<RawParam>,
+    pub cycle_days: Option<RawParam>,
+    pub lost_cycle_days: Option<RawParam>,
+    pub win_odds_ratio: Option<RawParam>,
+    pub sales: Option<RawSales>,
+}
+
+/// `[warmup]` (Model v2): months of today's strategy run before month 0.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWarmup {
+    pub months: i64,
+    pub strategy: String,
+}
+
+/// `[quota]` (Model v2): bookings quota per quarter and the coverage target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuota {
+    pub bookings_per_quarter: RawQuotaValue,
+    pub coverage_target: Option<f64>,
+}
+
+/// One quota for every quarter, or one per quarter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawQuotaValue {
+    One(f64),
+    PerQuarter(Vec<f64>),
+}
+
+/// A strategy's `[strategy.NAME.nurture]` (Model v2).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNurture {
+    pub recycle: RawParam,
+    pub delay_days: RawParam,
 }
 
 /// One `[[correlation]]`: two parameter paths and their Spearman rank
@@ -96,6 +143,7 @@ pub struct RawMarket {
 pub struct RawRevenue {
     pub churn_monthly: Option<RawParam>,
     pub expansion_monthly: Option<RawParam>,
+    pub starting_arr: Option<RawParam>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +151,7 @@ pub struct RawRevenue {
 pub struct RawSales {
     pub reps: Option<RawParam>,
     pub mql_capacity_per_rep: Option<RawParam>,
+    pub cost_per_rep_month: Option<RawParam>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +171,9 @@ pub struct RawStrategy {
     pub fixed_cost_per_month: Option<RawParam>,
     pub sales: Option<RawSales>,
     pub channel: Option<Vec<RawChannel>>,
+    pub lost_cycle_days: Option<RawParam>,
+    pub segment_mix: Option<IndexMap<String, f64>>,
+    pub nurture: Option<RawNurture>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +191,10 @@ pub struct RawChannel {
     pub conversion: Option<IndexMap<String, RawParam>>,
     pub deal_size: Option<RawParam>,
     pub cycle_days: Option<RawParam>,
+    pub lost_cycle_days: Option<RawParam>,
+    pub segment_mix: Option<IndexMap<String, f64>>,
+    pub cpl_elasticity: Option<RawParam>,
+    pub reference_spend: Option<RawParam>,
 }
 
 /// Deserialize TOML text into the raw format, mapping errors to paths and lines.

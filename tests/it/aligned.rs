@@ -142,7 +142,7 @@ fn traced(scn: &Scenario, strategy: usize, trials: u64, seed: u64) -> Traced {
         let at = TrialDraws::new(seed, trial, &uniforms);
         let shared = params::draw_shared(scn, &at);
         let mut metrics = [0.0; Metric::COUNT];
-        let mut monthly = vec![0.0; MonthlyMetric::COUNT * h];
+        let mut monthly = vec![0.0; scn.layout().len()];
         let mut trace: Vec<Draw<'_>> = Vec::new();
         model::simulate_strategy_traced(
             scn,

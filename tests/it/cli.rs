@@ -22,7 +22,7 @@ use crate::common::{FIXTURE, pipesim, pipesim_ok, read_csv, tmp, write};
 // ------------------------------------------------------------------ helpers
 
 /// Metric names of MODEL.md's "Outputs per trial and strategy" table.
-const METRICS: [&str; 12] = [
+const METRICS: [&str; 19] = [
     "leads",
     "mqls",
     "mqls_ignored",
@@ -35,16 +35,28 @@ const METRICS: [&str; 12] = [
     "open_pipeline_end",
     "cost",
     "roi",
+    "mqls_rejected",
+    "mqls_recycled",
+    "sales_cost",
+    "gtm_roi",
+    "total_bookings",
+    "total_revenue",
+    "total_arr_end",
 ];
 
 /// MODEL.md's monthly series.
-const MONTHLY_SERIES: [&str; 6] = [
+const MONTHLY_SERIES: [&str; 11] = [
     "leads",
     "mqls",
     "opportunities",
     "won_deals",
     "bookings",
     "mrr_end",
+    "mqls_ignored",
+    "pipeline_created",
+    "revenue",
+    "cost",
+    "total_mrr_end",
 ];
 
 /// The fixture's strategies, baseline first.
@@ -489,7 +501,8 @@ fn format_table(name: &str) -> (&'static [String], &'static [Vec<String>]) {
 }
 
 /// Guards against changes to the set of output files: a `--per-trial` run
-/// writes exactly summary, comparison, monthly, run and trials CSVs, and
+/// writes exactly summary, comparison, monthly, funnel, segments,
+/// quarterly, run and trials CSVs, and
 /// the manifest that records them.
 #[test]
 fn output_directory_has_the_documented_files() {
@@ -498,8 +511,11 @@ fn output_directory_has_the_documented_files() {
         [
             ".pipesim-manifest.json",
             "comparison.csv",
+            "funnel.csv",
             "monthly.csv",
+            "quarterly.csv",
             "run.csv",
+            "segments.csv",
             "summary.csv",
             "trials.csv"
         ],
@@ -655,7 +671,7 @@ fn trials_csv_has_the_documented_format() {
     let (header, rows) = format_table("trials.csv");
     assert_eq!(
         header.join(","),
-        "trial,strategy,leads,mqls,mqls_ignored,opportunities,pipeline_created,won_deals,bookings,revenue,arr_end,open_pipeline_end,cost,roi"
+        "trial,strategy,leads,mqls,mqls_ignored,opportunities,pipeline_created,won_deals,bookings,revenue,arr_end,open_pipeline_end,cost,roi,mqls_rejected,mqls_recycled,sales_cost,gtm_roi,total_bookings,total_revenue,total_arr_end"
     );
     assert_eq!(rows.len(), TRIALS * STRATEGIES.len());
     let mut pairs = BTreeSet::new();
@@ -667,7 +683,9 @@ fn trials_csv_has_the_documented_format() {
         assert!(trial < TRIALS, "{}", what("trial"));
         assert!(STRATEGIES.contains(&r[1].as_str()), "{}", what("strategy"));
         assert!(pairs.insert((trial, r[1].clone())), "{} twice", what("row"));
-        let v: Vec<f64> = (2..14).map(|i| number(&r[i], &what(&header[i]))).collect();
+        let v: Vec<f64> = (2..2 + METRICS.len())
+            .map(|i| number(&r[i], &what(&header[i])))
+            .collect();
         // Counts are whole and non-negative; stages only shrink.
         for i in [0, 1, 2, 3, 5] {
             assert!(

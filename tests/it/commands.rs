@@ -320,7 +320,7 @@ fn whatif_rows(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
 fn whatif_with_a_noop_change_reports_exactly_zero() {
     for noop in [
         ["--scale", "strategy.volume.channel[0].cost_per_lead=1"],
-        ["--set", "sales.reps=6"],
+        ["--set", "sales.reps=5"],
     ] {
         let (h, rows) = whatif_rows(&noop);
         assert!(rows.len() >= 20, "{noop:?}: {} rows", rows.len());
@@ -411,8 +411,8 @@ fn sweep_grid_is_complete_deterministic_and_equals_runs() {
     assert_eq!(header[1], "sales.reps");
     assert_eq!(header[2], "strategy.quality.fixed_cost_per_month");
     assert_eq!(&header[3..5], ["strategy", "metric"]);
-    // 3 x 2 points, 2 strategies, 12 metrics (roi defined: costs > 0)
-    assert_eq!(rows.len(), 6 * 2 * 12);
+    // 3 x 2 points, 2 strategies, 19 metrics (roi, gtm_roi defined: costs > 0)
+    assert_eq!(rows.len(), 6 * 2 * 19);
     let points: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(points.len(), 6);
 
@@ -589,7 +589,7 @@ fn run_format_json_is_complete() {
     assert_eq!(v["overrides"][0], "--set sales.reps=7");
     assert_eq!(v["strategies"].as_array().map(Vec::len), Some(2));
     assert!(v["strategies"][0]["metrics"]["bookings"]["mean"].is_number());
-    assert_eq!(v["comparisons"].as_array().map(Vec::len), Some(12));
+    assert_eq!(v["comparisons"].as_array().map(Vec::len), Some(19));
 }
 
 /// Guards `--precision`: the run stops with the bookings CI half-width at

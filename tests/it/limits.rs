@@ -61,7 +61,9 @@ fn huge(leads: &str, months: usize, capacity: Option<&str>) -> String {
 fn windows_of_150_strategies_by_600_months_are_sized_by_bytes() {
     let scn = load(&wide(150, 600, 1000));
     let per_trial = engine::trial_bytes(&[&scn]);
-    assert_eq!(per_trial, 150 * (12 + 6 * 600) * 8);
+    // per strategy: the metrics, 11 monthly series, the funnel's 4 stages
+    // and 3 quarterly metrics per quarter
+    assert_eq!(per_trial, 150 * (19 + 11 * 600 + 4 + 3 * 200) * 8);
     let window = engine::window_trials(&[&scn]);
     // before: never fewer than one chunk of 512 trials (2.2 GB a window)
     assert!(window < CHUNK, "{window}");

@@ -4,6 +4,9 @@
 //!
 //! - [`grammar`]: every distribution form of MODEL.md's table against its
 //!   analytic law;
+//! - [`model_v2`]: Model v2 against closed forms (nurture recycling,
+//!   routing, segment teams, the book, the stage-by-stage funnel,
+//!   elasticity, the shared warm-up) and its bad inputs;
 //! - [`model_laws`]: funnel means and count variances, sales capacity and
 //!   its hypergeometric sharing, revenue, ARR and open pipeline against
 //!   MODEL.md's closed forms;
@@ -64,6 +67,7 @@ mod grammar;
 mod hardening;
 mod limits;
 mod model_laws;
+mod model_v2;
 mod robustness;
 mod streaming;
 mod value_stability;

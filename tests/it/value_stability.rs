@@ -688,8 +688,8 @@ const PINNED: &str = concat!(
     "/tests/fixtures/value-stability"
 );
 
-#[test]
-fn format_example_outputs_are_byte_identical() {
+/// The pinned CSVs of the format example at 700 trials, seed 2027.
+fn format_example_files() -> [(&'static str, Vec<u8>); 3] {
     let scn = Scenario::load(Path::new(FIXTURE)).expect("fixture loads");
     let spec = RunSpec::new(scn.clone())
         .trials(Some(700))
@@ -698,11 +698,16 @@ fn format_example_outputs_are_byte_identical() {
     let a = experiment::run(&spec, &(), None)
         .expect("the run succeeds")
         .analysis;
-    let files = [
+    [
         ("summary.csv", export::summary_csv(&a).expect("csv")),
         ("comparison.csv", export::comparison_csv(&a).expect("csv")),
         ("monthly.csv", export::monthly_csv(&scn, &a).expect("csv")),
-    ];
+    ]
+}
+
+#[test]
+fn format_example_outputs_are_byte_identical() {
+    let files = format_example_files();
     let bless = std::env::var_os("PIPESIM_BLESS").is_some();
     for (name, bytes) in files {
         let path = Path::new(PINNED).join(name);
@@ -728,6 +733,29 @@ fn format_example_outputs_are_byte_identical() {
                 line + 1,
                 a.lines().nth(line).unwrap_or("<end>"),
                 b.lines().nth(line).unwrap_or("<end>")
+            );
+        }
+    }
+}
+
+/// The v1 rows of the format example's CSVs, as pinned before Model v2
+/// (in `tests/fixtures/value-stability/v1/`), are still there, byte for
+/// byte and in order: Model v2 added rows, and changed no number a v1
+/// scenario gives (MODEL.md: no v2 field ⇒ the same numbers).
+#[test]
+fn v1_rows_are_unchanged_by_model_v2() {
+    let files = format_example_files();
+    for (name, bytes) in files {
+        let path = Path::new(PINNED).join("v1").join(name);
+        let pinned =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let now = String::from_utf8_lossy(&bytes);
+        let mut lines = now.lines();
+        for (i, old) in pinned.lines().enumerate() {
+            assert!(
+                lines.any(|l| l == old),
+                "{name}: v1 line {} is missing or out of order:\n  {old}",
+                i + 1
             );
         }
     }
