@@ -1,37 +1,49 @@
 //! One trial of one strategy: MODEL.md turned into code.
 //!
 //! The trial consumes the strategy's [`StrategyParams`] (drawn by
-//! [`crate::params`]) and the trial's [`SharedParams`], and runs the months
-//! in four stages, each in its own file:
+//! [`crate::params`]) and the trial's [`SharedParams`], and runs its months
+//! (`months`: one loop for the horizon and for the warm-up before month 0)
+//! in stages, each in its own file:
 //!
 //! 1. `funnel`: lead counts (Poisson or gamma–Poisson) and, of them, the
 //!    entries into the handoff stage;
-//! 2. `capacity`: when the handoff exceeds sales capacity, which members
-//!    are worked (multivariate hypergeometric over channels);
-//! 3. `deals`: the opportunity count (binomial), then per opportunity its
-//!    size, its cycle in whole months and its outcome;
-//! 4. `revenue`: MRR, revenue and ARR from the monthly bookings, and the
-//!    trial's metrics.
+//! 2. in `months`: routing of the new entrants to segments and the nurture
+//!    re-entries due this month (Model v2);
+//! 3. `capacity`: when the handoff exceeds a team's capacity, which members
+//!    are worked (multivariate hypergeometric over the team's cells);
+//! 4. in `months`, per cell (channel × segment): the opportunity count
+//!    (binomial), the intermediate stages' entries, the nurture returns;
+//! 5. `deals`: per opportunity its size, its cycle in whole months and its
+//!    outcome, handed to a book (`OwnBook` for the strategy's trial,
+//!    `WarmBook` for the warm-up's deals that reach month 0);
+//! 6. `revenue`: MRR, revenue and ARR from the monthly bookings, the
+//!    existing book and the warm-up deals, and the trial's metrics, funnel,
+//!    segment and quarterly values.
 //!
-//! [`work`] estimates, from the parameters' means, how much a trial
-//! simulates (opportunities, channel-months), so a run too large to finish
-//! is refused before it starts.
+//! [`prepare_trial`] runs the warm-up once per trial, before the
+//! strategies. [`work`] estimates, from the parameters' means, how much a
+//! trial simulates (opportunities, channel-months), so a run too large to
+//! finish is refused before it starts.
 //!
 //! Counts are drawn as counts, never one draw per lead, so volume costs
-//! nothing; only opportunities are simulated one by one.
+//! nothing; only opportunities (and returning nurture members' delays) are
+//! simulated one by one.
 //!
-//! Only the counts that are outputs are drawn. The stages between the
-//! first and the handoff stage, and those between the handoff and the
-//! pipeline stage, each act as one thinning with the product of their
-//! conversions: a binomial thinning of a binomial is a binomial
-//! (`Bin(Bin(n, a), b) = Bin(n, a·b)` in law), and no intermediate stage is
-//! an output. The first of them is folded into the lead count: given the
+//! The stages between the first and the handoff stage, and those between
+//! the handoff and the pipeline stage, are drawn composed: a binomial
+//! thinning of a binomial is a binomial (`Bin(Bin(n, a), b) = Bin(n, a·b)`
+//! in law). The first of them is folded into the lead count: given the
 //! month's rate Λ, the leads that reach the handoff stage and the others
 //! are independent Poisson(Λ·p) and Poisson(Λ·(1−p)) counts (Poisson
-//! thinning), the same law as Poisson leads followed by a binomial.
-//! Everything that depends only on the trial's parameters (the prepared
-//! binomial, the lead-count law) is built once per trial, by the
-//! parameters stage.
+//! thinning), the same law as Poisson leads followed by a binomial. The
+//! intermediate stages' entries are then drawn given the composed counts
+//! (after them, from the same stream): of the members that do not reach
+//! the end stage, those reaching stage `j` are a binomial with
+//! `q_j·(1 − Q_{j+1})/(1 − Q_j)` (`Q_j` the product of the conversions from
+//! `j` to the end stage), which gives every stage the law of the
+//! stage-by-stage funnel. Everything that depends only on the trial's
+//! parameters (the prepared binomials, the lead-count law) is built once
+//! per trial, by the parameters stage.
 //!
 //! # Where each draw comes from
 //!
@@ -76,6 +88,20 @@
 //! A deal's cycle matters only through its closing month
 //! `m + floor(cycle_days / 30.4375)`, so that whole number of months is
 //! what is drawn, from its exact law.
+//!
+//! Model v2's draws come after these in their streams, or from streams of
+//! their own, so a scenario without any v2 field draws exactly these
+//! numbers: per cell, after the opportunity count, the intermediate
+//! stages between the handoff and the pipeline stage, then per channel
+//! the stages before the handoff (counts stream); routing, keyed by
+//! [`Strategy::route_key`](crate::scenario::Strategy::route_key) and the
+//! month (sequential binomials, channels in order); nurture returns, keyed
+//! by [`Strategy::nurture_key`](crate::scenario::Strategy::nurture_key)
+//! and the month (per cell a binomial, then one delay per returner); the
+//! segment teams' split from the month's capacity stream (the strategy's
+//! team, then each segment's own, in order); a segment's cohort deals from
+//! `Channel::segment_deals_keys`; the warm-up from the same keys on a
+//! warm-up base ([`prepare_trial`]).
 //!
 //! These keys and orders fix the numbers a seed gives (pinned by
 //! `tests/it/value_stability.rs`): change them only on purpose.

@@ -10,7 +10,7 @@
 //! - **memory**: the series a run accumulates (12 metrics, 6 × horizon
 //!   monthly values and, but for the baseline, 12 paired differences per
 //!   strategy) must leave half of [`ACCUM_LIMIT_BYTES`] for their values:
-//!   at most [`MAX_SERIES`] (about 790 strategies at 600 months). No flag
+//!   at most [`MAX_SERIES`] (about 395 strategies at 600 months). No flag
 //!   lifts this one.
 
 use crate::accum::{ACCUM_LIMIT_BYTES, EXACT_BUDGET_BYTES, SERIES_FIXED_BYTES};

@@ -343,7 +343,9 @@ pub(super) fn run<'a, B: Book, T: Tracer<'a>>(
             out[layout.monthly(MonthlyMetric::Cost, t)] = month.lead_cost + spend_fixed;
         }
     }
-    counts.stages[0] = counts.leads;
     counts.stages[handoff] = counts.handoff;
     counts.stages[pipeline] = counts.opportunities;
+    // the first stage's entries are the leads, even when it is the handoff
+    // (re-entries count in mqls, not in leads)
+    counts.stages[0] = counts.leads;
 }

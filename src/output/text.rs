@@ -720,6 +720,52 @@ pub fn describe(scn: &Scenario) -> String {
         describe_param(&scn.revenue.churn_monthly),
         describe_param(&scn.revenue.expansion_monthly)
     );
+    if scn.revenue.starting_arr.dist.mean() != 0.0 {
+        let _ = writeln!(
+            o,
+            "  existing book: starting ARR {}",
+            describe_param(&scn.revenue.starting_arr)
+        );
+    }
+    if let Some(w) = scn.warmup {
+        let _ = writeln!(
+            o,
+            "  warm-up: {} months of strategy {} before month 0 (the same open pipeline in every strategy)",
+            w.months,
+            scn.strategies
+                .get(w.strategy)
+                .map_or("?", |s| s.name.as_str())
+        );
+    }
+    if let Some(q) = &scn.quota {
+        let quotas: Vec<String> = q
+            .per_quarter
+            .iter()
+            .map(|x| thousands_or_small(*x))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  quota per quarter: {}; coverage target {}x",
+            quotas.join(", "),
+            thousands_or_small(q.coverage_target)
+        );
+    }
+    for g in &scn.segments {
+        let team = match &g.sales {
+            Some(s) => format!(
+                "own team {} reps × {} per rep",
+                describe_param(&s.reps),
+                describe_param(&s.mql_capacity_per_rep)
+            ),
+            None => "the strategy's team".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "  segment {}: win odds ratio {}; {team}",
+            g.name,
+            describe_param(&g.win_odds_ratio)
+        );
+    }
     for (t_metric, t) in &scn.targets {
         let _ = writeln!(
             o,
@@ -738,8 +784,15 @@ pub fn describe(scn: &Scenario) -> String {
         &scn.revenue.churn_monthly,
         &scn.revenue.expansion_monthly,
     ];
+    scenario_level.push(&scn.revenue.starting_arr);
     if let Some(s) = &scn.sales {
-        scenario_level.extend([&s.reps, &s.mql_capacity_per_rep]);
+        scenario_level.extend([&s.reps, &s.mql_capacity_per_rep, &s.cost_per_rep_month]);
+    }
+    for g in &scn.segments {
+        scenario_level.push(&g.win_odds_ratio);
+        if let Some(s) = &g.sales {
+            scenario_level.extend([&s.reps, &s.mql_capacity_per_rep, &s.cost_per_rep_month]);
+        }
     }
     let mut shared_channels: Vec<(String, Vec<String>, Vec<String>)> = scn
         .shared_channels
@@ -774,11 +827,22 @@ pub fn describe(scn: &Scenario) -> String {
                 describe_param(&st.fixed_cost_per_month)
             );
         }
+        if let Some(n) = &st.nurture {
+            let _ = writeln!(
+                o,
+                "    nurture: ignored and rejected MQLs return with probability {} after {} days",
+                describe_param(&n.recycle),
+                describe_param(&n.delay_days)
+            );
+        }
         let owner = format!("strategy.{}", st.name);
         let mut own_items: Vec<String> = Vec::new();
         let mut own: Vec<&Param> = vec![&st.fixed_cost_per_month];
         if let Some(s) = &st.sales {
-            own.extend([&s.reps, &s.mql_capacity_per_rep]);
+            own.extend([&s.reps, &s.mql_capacity_per_rep, &s.cost_per_rep_month]);
+        }
+        if let Some(n) = &st.nurture {
+            own.push(&n.recycle);
         }
         for ch in &st.channels {
             let volume = match &ch.volume {
