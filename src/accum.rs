@@ -183,6 +183,35 @@ impl SeriesAcc {
         }
     }
 
+    /// Push the `len` values of a window, in trial order (the source is
+    /// looked up once, then its values walked with their stride).
+    fn push_window(&mut self, blocks: &[Block], len: usize) {
+        match self.source {
+            Source::Monthly { b, s, j } => {
+                let block = &blocks[b];
+                let per = block.per_trial_monthly();
+                let stride = (block.strategies * per).max(1);
+                let values = block.monthly.get(s * per + j..).unwrap_or_default();
+                for x in values.iter().step_by(stride).take(len) {
+                    self.push(*x);
+                }
+            }
+            Source::Metric { b, s, k } => {
+                let block = &blocks[b];
+                let ns = block.strategies.max(1);
+                let rows = block.metrics.get(s..).unwrap_or_default();
+                for row in rows.iter().step_by(ns).take(len) {
+                    self.push(row[k]);
+                }
+            }
+            Source::Diff { .. } => {
+                for t in 0..len {
+                    self.push(self.source.value(blocks, t));
+                }
+            }
+        }
+    }
+
     /// Switch from exact values to a sketch, replaying the values in order.
     fn switch_to_sketch(&mut self) {
         if let Store::Exact(values) = &mut self.store {
@@ -313,7 +342,7 @@ impl SeriesAcc {
             Store::Exact(v) => {
                 let mean = v.iter().sum::<f64>() / v.len() as f64;
                 let mut work = v.clone();
-                (mean, ps.map(|p| stats::quantile_by_selection(&mut work, p)))
+                (mean, stats::quantiles_by_selection(&mut work, ps))
             }
             Store::Sketch(sk) => (self.mean, ps.map(|p| sk.quantile(p))),
         }
@@ -444,9 +473,7 @@ impl Accumulator {
                         v.reserve_exact(target - v.len());
                     }
                 }
-                for t in 0..len {
-                    acc.push(acc.source.value(blocks, t));
-                }
+                acc.push_window(blocks, len);
                 acc.bytes()
             })
             .sum();
