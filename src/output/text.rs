@@ -255,15 +255,18 @@ pub fn render(scn: &Scenario, a: &Analysis) -> String {
 /// re-entries when a strategy nurtures, the sales cost and GTM ROI when a
 /// team costs something, the company totals with a book or a warm-up.
 fn extra_metrics(scn: &Scenario, st: &StrategyStats) -> Vec<Metric> {
+    let sales_cost = st.get(Metric::SalesCost).map_or(0.0, |m| m.summary.mean);
+    v2_metrics(scn, sales_cost)
+}
+
+/// [`extra_metrics`] given the strategy's mean sales cost.
+fn v2_metrics(scn: &Scenario, sales_cost: f64) -> Vec<Metric> {
     let mut v = Vec::new();
     if scn.strategies.iter().any(|s| s.nurture.is_some()) {
         v.push(Metric::MqlsRejected);
         v.push(Metric::MqlsRecycled);
     }
-    if st
-        .get(Metric::SalesCost)
-        .is_some_and(|m| m.summary.mean > 0.0)
-    {
+    if sales_cost > 0.0 {
         v.push(Metric::SalesCost);
         v.push(Metric::GtmRoi);
     }
@@ -432,7 +435,12 @@ pub fn render_whatif(w: &WhatIf) -> String {
             format!("P(better) [{ci} CI]"),
             "P(worse)"
         );
-        for m in KEY_METRICS {
+        let sales_cost = w
+            .rows
+            .iter()
+            .find(|r| r.strategy == s && r.metric == Metric::SalesCost)
+            .map_or(0.0, |r| r.plan_mean.max(r.changed_mean));
+        for m in KEY_METRICS.into_iter().chain(v2_metrics(scn, sales_cost)) {
             let Some(r) = w.rows.iter().find(|r| r.strategy == s && r.metric == m) else {
                 continue;
             };
@@ -450,7 +458,7 @@ pub fn render_whatif(w: &WhatIf) -> String {
                     signed(m, c.ci_low),
                     signed(m, c.ci_high)
                 ),
-                if m == Metric::Roi {
+                if m.is_ratio() {
                     // a ratio already: its change is in percentage points
                     format!("{:+.1}pp", 100.0 * c.mean)
                 } else if pct_change.is_finite() {
@@ -759,9 +767,24 @@ pub fn describe(scn: &Scenario) -> String {
             ),
             None => "the strategy's team".to_string(),
         };
+        let mut own: Vec<String> = Vec::new();
+        for (what, p) in [
+            ("deal size", &g.deal_size),
+            ("cycle days", &g.cycle_days),
+            ("lost cycle days", &g.lost_cycle_days),
+        ] {
+            if let Some(p) = p {
+                own.push(format!("{what} {}", describe_param(p)));
+            }
+        }
+        let own = if own.is_empty() {
+            String::new()
+        } else {
+            format!("; per deal (replacing the channel's): {}", own.join(", "))
+        };
         let _ = writeln!(
             o,
-            "  segment {}: win odds ratio {}; {team}",
+            "  segment {}: win odds ratio {}; {team}{own}",
             g.name,
             describe_param(&g.win_odds_ratio)
         );
