@@ -242,6 +242,7 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
     };
     let available = |s: usize, m: Metric| metric_series(s, m).is_some_and(SeriesAcc::all_finite);
 
+    let layout = scn.layout();
     let strategies: Vec<StrategyStats> = scn
         .strategies
         .iter()
@@ -280,15 +281,14 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                 (Some(c), Some(sc), Some(w)) if w > 0.0 => (c + sc) / w,
                 _ => f64::NAN,
             };
-            let layout = scn.layout();
-            let point = |j: usize| point(series(Source::Monthly { b: 0, s, j }));
+            let point_at = |j: usize| point(series(Source::Monthly { b: 0, s, j }));
             let funnel = layout
                 .stages
                 .iter()
                 .enumerate()
                 .map(|(i, &stage)| FunnelStage {
                     stage,
-                    point: point(layout.stage(i)),
+                    point: point_at(layout.stage(i)),
                 })
                 .collect();
             let segments = scn
@@ -319,7 +319,7 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                         .enumerate()
                         .map(|(i, &stage)| FunnelStage {
                             stage,
-                            point: point(layout.segment_stage(g, i)),
+                            point: point_at(layout.segment_stage(g, i)),
                         })
                         .collect(),
                 })
@@ -353,7 +353,7 @@ pub fn analyze_acc(scn: &Scenario, acc: &Accumulator) -> Analysis {
                         .into_par_iter()
                         .map(|month| {
                             let j = mm.index() * h + month;
-                            point(j)
+                            point_at(j)
                         })
                         .collect()
                 })

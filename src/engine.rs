@@ -72,9 +72,7 @@ pub struct SimResults {
 impl SimResults {
     /// Monthly values of one series, month and strategy, across trials.
     pub fn monthly(&self, strategy: usize, mm: MonthlyMetric, month: usize) -> &[f64] {
-        let n = self.trials as usize;
-        let start = (mm.index() * self.horizon + month) * n;
-        &self.strategies[strategy].monthly[start..start + n]
+        self.detail(strategy, mm.index() * self.horizon + month)
     }
 
     /// Detail value `j` ([`crate::metrics::Layout`]) of one strategy, across trials.

@@ -161,7 +161,12 @@ pub struct TrialOut<'a> {
 }
 
 /// Quarter of each month `0..=h` (`h`: after the horizon, quarter `nq`).
+/// Kept when it is already the table of `h` (the horizon rarely changes
+/// between trials).
 fn quarter_table(h: usize, out: &mut Vec<usize>) {
+    if out.len() == h + 1 {
+        return;
+    }
     out.clear();
     out.extend((0..h).map(|m| m / 3));
     out.push(h.div_ceil(3));
@@ -442,7 +447,7 @@ fn run_trial<'a, T: Tracer<'a>>(
     revenue::finish(
         scn,
         &ws.layout,
-        (shared, params, strategy),
+        (shared, params),
         (&ws.counts, &ws.own, warm),
         TrialOut {
             metrics: out.metrics,
@@ -510,11 +515,7 @@ conversion = { mql = 1, sql = 1, won = 1 }
         revenue::finish(
             &scn,
             &layout,
-            (
-                &SharedParams::default(),
-                &StrategyParams::default(),
-                &scn.strategies[0],
-            ),
+            (&SharedParams::default(), &StrategyParams::default()),
             (&counts, &own, None),
             TrialOut {
                 metrics: &mut metrics,

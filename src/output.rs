@@ -104,19 +104,10 @@ impl OutputError {
 
 /// The files `run --out` writes (`trials.csv` last, with `per_trial`).
 pub fn run_file_names(per_trial: bool) -> Vec<&'static str> {
-    let mut names = vec![
-        "summary.csv",
-        "comparison.csv",
-        "monthly.csv",
-        "funnel.csv",
-        "segments.csv",
-        "quarterly.csv",
-        "run.csv",
-    ];
-    if per_trial {
-        names.push("trials.csv");
-    }
-    names
+    files::RESULT_NAMES
+        .into_iter()
+        .filter(|n| per_trial || *n != "trials.csv")
+        .collect()
 }
 
 /// The files `batch --out` writes.

@@ -549,20 +549,12 @@ impl Scenario {
         let baseline = match &raw.baseline {
             None => Some(0),
             Some(_) if strategies.len() < raw_strategies.len() => None,
-            Some(b) => errs.take(strategies.iter().position(|s| &s.name == b).ok_or_else(|| {
-                FieldError::new(
-                    "baseline",
-                    Some(format!("{b:?}")),
-                    format!(
-                        "no strategy has that name; expected one of {}",
-                        strategies
-                            .iter()
-                            .map(|s| format!("{:?}", s.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })),
+            Some(b) => errs.take(
+                strategies
+                    .iter()
+                    .position(|s| &s.name == b)
+                    .ok_or_else(|| unknown_strategy("baseline", b, &strategies)),
+            ),
         };
         let warmup = match &raw.warmup {
             None => None,
@@ -619,6 +611,12 @@ impl Scenario {
     /// Label of quarter `q` ([`calendar::quarter_label`]).
     pub fn quarter_label(&self, q: usize) -> String {
         calendar::quarter_label(self.start, q)
+    }
+
+    /// Whether the scenario has an existing book (`revenue.starting_arr`
+    /// other than a fixed 0).
+    pub fn has_book(&self) -> bool {
+        !matches!(self.revenue.starting_arr.dist, Dist::Fixed(x) if x == 0.0)
     }
 
     /// Quarters of the horizon (the last may be partial).
@@ -964,23 +962,32 @@ fn warmup(raw: &RawWarmup, strategies: &[Strategy]) -> Result<Option<Warmup>, Fi
         ));
     }
     let Some(strategy) = strategies.iter().position(|s| s.name == raw.strategy) else {
-        return Err(FieldError::new(
+        return Err(unknown_strategy(
             "warmup.strategy",
-            Some(format!("{:?}", raw.strategy)),
-            format!(
-                "no strategy has that name; expected one of {}",
-                strategies
-                    .iter()
-                    .map(|s| format!("{:?}", s.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            &raw.strategy,
+            strategies,
         ));
     };
     Ok((raw.months > 0).then_some(Warmup {
         months: raw.months as usize,
         strategy,
     }))
+}
+
+/// `name` at `path` names no strategy: the error lists those that exist.
+fn unknown_strategy(path: &str, name: &str, strategies: &[Strategy]) -> FieldError {
+    FieldError::new(
+        path,
+        Some(format!("{name:?}")),
+        format!(
+            "no strategy has that name; expected one of {}",
+            strategies
+                .iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
 }
 
 /// What a strategy's validation needs from the rest of the scenario.

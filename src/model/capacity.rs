@@ -45,11 +45,10 @@ pub(super) fn share_teams<R: Rng>(
     own: &[Option<u64>],
     members: &mut [u64],
     buf: &mut Vec<u64>,
-    stream: impl FnOnce() -> R,
+    stream: impl Fn() -> R,
 ) -> u64 {
     let ng = own.len().max(1);
     let mut rng: Option<R> = None;
-    let mut stream = Some(stream);
     let mut ignored = 0u64;
     let teams = std::iter::once((strategy, None)).chain(
         own.iter()
@@ -73,14 +72,7 @@ pub(super) fn share_teams<R: Rng>(
         if total <= k {
             continue;
         }
-        let r = match &mut rng {
-            Some(r) => r,
-            None => match stream.take() {
-                Some(s) => rng.insert(s()),
-                None => continue,
-            },
-        };
-        multivariate_hypergeometric(buf, k, r);
+        multivariate_hypergeometric(buf, k, rng.get_or_insert_with(&stream));
         let mut worked = buf.iter();
         for (i, x) in members.iter_mut().enumerate() {
             if serves(i % ng)

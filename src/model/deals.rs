@@ -32,7 +32,6 @@ pub(super) struct DealLaw<'a> {
 /// the win probability is below 1 — one uniform for the outcome; with a
 /// lost deals' cycle, size, the outcome, then the cycle of that outcome
 /// (MODEL.md, "Lost deals' own cycle": the outcome first).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn cohort<'a, R: Rng + Clone, B: Book, T: Tracer<'a>>(
     n: u64,

@@ -66,26 +66,27 @@ pub(super) struct Counts {
 }
 
 impl Counts {
+    /// Zero for a run of a funnel of `stages` stages and `segments`
+    /// segments (keeping the buffers).
     pub(super) fn reset(&mut self, stages: usize, segments: usize) {
-        self.leads = 0;
-        self.handoff = 0;
-        self.ignored = 0;
-        self.rejected = 0;
-        self.recycled = 0;
-        self.opportunities = 0;
-        self.lead_cost = 0.0;
-        self.stages.clear();
-        self.stages.resize(stages, 0);
-        self.segments.resize_with(segments, SegmentCounts::default);
-        for g in &mut self.segments {
-            g.mqls = 0;
-            g.ignored = 0;
-            g.rejected = 0;
-            g.recycled = 0;
-            g.opportunities = 0;
-            g.stages.clear();
-            g.stages.resize(stages, 0);
+        let zeroed = |mut v: Vec<u64>| {
+            v.clear();
+            v.resize(stages, 0);
+            v
+        };
+        let mut kept = std::mem::take(&mut self.segments);
+        kept.resize_with(segments, SegmentCounts::default);
+        for g in &mut kept {
+            *g = SegmentCounts {
+                stages: zeroed(std::mem::take(&mut g.stages)),
+                ..SegmentCounts::default()
+            };
         }
+        *self = Counts {
+            stages: zeroed(std::mem::take(&mut self.stages)),
+            segments: kept,
+            ..Counts::default()
+        };
     }
 }
 
@@ -120,7 +121,7 @@ pub(super) struct Span<'m> {
 
 /// `p` with its odds multiplied by `r`: `p·r / (1 − p + p·r)`.
 #[inline]
-pub(super) fn odds_adjusted(p: f64, r: f64) -> f64 {
+fn odds_adjusted(p: f64, r: f64) -> f64 {
     if p >= 1.0 {
         return 1.0;
     }

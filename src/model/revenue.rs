@@ -16,7 +16,7 @@
 
 use crate::metrics::{Layout, Metric, MonthlyMetric, QuarterMetric};
 use crate::params::{SharedParams, StrategyParams};
-use crate::scenario::{Scenario, Strategy};
+use crate::scenario::Scenario;
 
 use super::months::Counts;
 use super::{OwnBook, TrialOut, WarmBook};
@@ -26,7 +26,7 @@ use super::{OwnBook, TrialOut, WarmBook};
 pub(super) fn finish(
     scn: &Scenario,
     layout: &Layout,
-    (shared, params, _strategy): (&SharedParams, &StrategyParams, &Strategy),
+    (shared, params): (&SharedParams, &StrategyParams),
     (counts, own, warm): (&Counts, &OwnBook, Option<&WarmBook>),
     out: TrialOut<'_>,
 ) {

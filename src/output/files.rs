@@ -48,6 +48,8 @@ use super::csv::{num, trials_header};
 pub const MANIFEST: &str = ".pipesim-manifest.json";
 
 /// Every file name pipesim writes into a result directory, any command.
+/// `run --out` writes them all in this order (`trials.csv` with
+/// `--per-trial`).
 pub const RESULT_NAMES: [&str; 8] = [
     "summary.csv",
     "comparison.csv",

@@ -270,8 +270,7 @@ fn v2_metrics(scn: &Scenario, sales_cost: f64) -> Vec<Metric> {
         v.push(Metric::SalesCost);
         v.push(Metric::GtmRoi);
     }
-    let book = !matches!(scn.revenue.starting_arr.dist, crate::dist::Dist::Fixed(x) if x == 0.0);
-    if book || scn.warmup.is_some() {
+    if scn.has_book() || scn.warmup.is_some() {
         v.extend([
             Metric::TotalBookings,
             Metric::TotalRevenue,
@@ -728,7 +727,7 @@ pub fn describe(scn: &Scenario) -> String {
         describe_param(&scn.revenue.churn_monthly),
         describe_param(&scn.revenue.expansion_monthly)
     );
-    if scn.revenue.starting_arr.dist.mean() != 0.0 {
+    if scn.has_book() {
         let _ = writeln!(
             o,
             "  existing book: starting ARR {}",
