@@ -558,6 +558,8 @@ impl Scenario {
         };
         let warmup = match &raw.warmup {
             None => None,
+            // a strategy that failed is reported already, not as unknown here
+            Some(_) if strategies.len() < raw_strategies.len() => None,
             Some(w) => errs.take(warmup(w, &strategies)).flatten(),
         };
         let Some(baseline) = baseline.filter(|_| errs.is_empty()) else {
@@ -1048,7 +1050,8 @@ fn segment_mix(
     if (sum - 1.0).abs() > 1e-9 {
         return Err(FieldError::new(
             path,
-            Some(dist::number_text(sum)),
+            // rounded to 12 digits: 0.98, not 0.9799999999999999
+            Some(dist::number_text((sum * 1e12).round() / 1e12)),
             "the shares must sum to 1 (this is their sum)",
         ));
     }
@@ -1212,6 +1215,7 @@ fn strategy(name: &str, raw: &RawStrategy, ctx: &Context<'_>) -> Result<Strategy
             cycle_days: cycle_days.as_ref(),
             lost_cycle_days: lost_cycle_days.as_ref(),
             segment_mix: mix_default.as_ref().map(|(v, _)| v.as_slice()),
+            mix_written: raw.segment_mix.is_some(),
             segments: ctx.segments,
         };
         let built = channel(&path, rc, base, stream, funnel, &defaults, &prefix);
@@ -1249,6 +1253,8 @@ struct Defaults<'a> {
     cycle_days: Option<&'a Param>,
     lost_cycle_days: Option<&'a Param>,
     segment_mix: Option<&'a [f64]>,
+    /// The strategy gives a segment mix (valid or not).
+    mix_written: bool,
     segments: &'a [String],
 }
 
@@ -1468,7 +1474,8 @@ fn channel(
             .unwrap_or_default(),
         None => match defaults.segment_mix {
             Some(v) => v.to_vec(),
-            None if defaults.segments.is_empty() => Vec::new(),
+            // none, or the strategy's, which failed and is reported already
+            None if defaults.segments.is_empty() || defaults.mix_written => Vec::new(),
             None => {
                 errs.push(FieldError::new(
                     format!("{prefix}.segment_mix"),
