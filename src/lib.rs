@@ -18,6 +18,7 @@
 //! accum                             streaming per-series accumulators, quantile sketch
 //! analysis                          accumulators → a run's statistics
 //! experiment                        run, whatif, sweep, batch over a RunSpec
+//! crm                               CRM exports: read, calibrate, synthesise, backtest
 //! output                            text, CSV, JSON, atomic files
 //! ```
 //!
@@ -64,6 +65,8 @@ pub mod accum;
 pub mod analysis;
 
 pub mod experiment;
+
+pub mod crm;
 
 pub mod output;
 

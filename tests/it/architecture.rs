@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// Top-level modules in dependency order (a module may use any before it).
-const LAYERS: [&str; 16] = [
+const LAYERS: [&str; 17] = [
     "calendar",
     "metrics",
     "stats",
@@ -23,6 +23,7 @@ const LAYERS: [&str; 16] = [
     "accum",
     "analysis",
     "experiment",
+    "crm",
     "output",
 ];
 
