@@ -104,7 +104,7 @@ mod tests {
     fn round_trips_and_epoch() {
         assert_eq!(Date::from_ymd(1970, 1, 1).map(Date::days), Some(0));
         assert_eq!(Date::from_ymd(2000, 3, 1).map(Date::days), Some(11_017));
-        for days in -800_000..800_000 {
+        for days in -700_000..800_000 {
             if days % 97 != 0 {
                 continue;
             }
