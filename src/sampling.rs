@@ -623,6 +623,12 @@ impl LeadSampler {
         LeadSampler { gamma }
     }
 
+    /// The dispersion `k` it was prepared for (`None`: Poisson), as
+    /// `1 / (1/k)` (within rounding of the `k` given).
+    pub fn dispersion(&self) -> Option<f64> {
+        self.gamma.map(|(_, inv_k)| 1.0 / inv_k)
+    }
+
     /// One month's count with mean `lambda`.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, lambda: f64, rng: &mut R) -> u64 {
