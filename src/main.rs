@@ -1,7 +1,8 @@
 //! The `pipesim` command line: a thin clap layer over the library.
 //!
-//! Commands: `run`, `whatif`, `sweep`, `batch`, `validate` (one file each
-//! under `src/cli/`). Results go to stdout or to files (written
+//! Commands: `run`, `whatif`, `sweep`, `batch`, `validate`, and the CRM
+//! commands `calibrate`, `synth`, `backtest` (one file each under
+//! `src/cli/`, the CRM ones together). Results go to stdout or to files (written
 //! atomically); progress bars and messages go to stderr. Exit codes: 0
 //! success, 2 bad input (scenario, changes or arguments: the library's
 //! [`pipesim::Error::is_input`], or an `--out` that clashes or is an input:
@@ -41,6 +42,12 @@ enum Command {
     /// Run many scenarios (files or directories of .toml) into one summary.
     Batch(BatchArgs),
     /// Check a scenario and describe it, without simulating.
+    /// Fit a scenario to CRM exports (opportunities, optionally leads).
+    Calibrate(cli::crm::CalibrateArgs),
+    /// Generate CRM-like exports (leads, opportunities) from a scenario's trial.
+    Synth(cli::crm::SynthArgs),
+    /// Fit on the data before a cut-off and compare the simulated months after it with what happened.
+    Backtest(cli::crm::BacktestArgs),
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -64,6 +71,9 @@ fn main() -> ExitCode {
         Command::Whatif(args) => cli::whatif::whatif(args),
         Command::Sweep(args) => cli::sweep::sweep(args),
         Command::Batch(args) => cli::batch::batch(args),
+        Command::Calibrate(args) => cli::crm::calibrate(args),
+        Command::Synth(args) => cli::crm::synth(args),
+        Command::Backtest(args) => cli::crm::backtest(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,6 +125,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     let input = e.chain().any(|c| {
         c.downcast_ref::<pipesim::Error>()
             .is_some_and(pipesim::Error::is_input)
+            || c.downcast_ref::<pipesim::crm::CrmError>().is_some()
             || c.downcast_ref::<pipesim::output::OutputError>()
                 .is_some_and(pipesim::output::OutputError::is_input)
     });

@@ -160,6 +160,19 @@ pub struct TrialOut<'a> {
     pub monthly: &'a mut [f64],
 }
 
+impl Workspace {
+    /// The trial's warm-up deals won in each horizon month: (count,
+    /// bookings) per month, after [`prepare_trial`]; `None` without a
+    /// warm-up. For the backtest, which compares all deals won in a month
+    /// with what the CRM recorded.
+    pub fn warmup_won(&self) -> Option<(&[f64], &[f64])> {
+        self.warm.active.then_some((
+            self.warm.won_by_month.as_slice(),
+            self.warm.bookings_by_month.as_slice(),
+        ))
+    }
+}
+
 /// Quarter of each month `0..=h` (`h`: after the horizon, quarter `nq`).
 /// Kept when it is already the table of `h` (the horizon rarely changes
 /// between trials).

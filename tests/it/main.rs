@@ -43,6 +43,9 @@
 //! - [`value_stability`]: the exact draws and output bytes a seed gives,
 //!   pinned (fixtures in `tests/fixtures/value-stability/`,
 //!   `PIPESIM_BLESS=1` rewrites them);
+//! - [`crm`]: calibration from CRM exports — the closed loop synth →
+//!   calibrate recovering the true parameters, a backtest's coverage on a
+//!   stationary history, messy and unusable exports on the command line;
 //! - [`architecture`]: the module layering of `src/`.
 //!
 //! Shared helpers: [`common`] (the reference fixture, running the built
@@ -60,6 +63,7 @@ mod cli;
 mod commands;
 mod correlation;
 mod coverage;
+mod crm;
 mod determinism;
 mod files;
 mod fuzz_props;

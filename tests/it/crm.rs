@@ -1,0 +1,416 @@
+//! Calibration from CRM exports, end to end: a closed loop (synthesise an
+//! export from a scenario whose parameters are all fixed, calibrate it,
+//! recover the parameters within their standard errors), a backtest on a
+//! stationary synthetic history, and the command line on messy and bad
+//! exports (exit 2, the line and column named, nothing written).
+//!
+//! Tolerances are 4 standard errors of the estimator, each derived in the
+//! comment beside it; where the efficient estimator's SE is not in closed
+//! form, the SE of a simpler estimator that it beats (the sample median,
+//! the moment estimator of the dispersion) is used, which is the wider.
+
+use std::path::Path;
+
+use pipesim::crm::calibrate::{self, Data, FitOptions};
+use pipesim::crm::synth::{self, SynthSpec};
+use pipesim::crm::{Outcome, backtest};
+use pipesim::scenario::Scenario;
+use statrs::distribution::{ContinuousCDF, Gamma};
+
+use crate::common::{pipesim, pipesim_ok, tmp};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/crm/closed-loop.toml"
+);
+
+fn export() -> synth::Export {
+    let scn = Scenario::load(Path::new(FIXTURE)).expect("fixture loads");
+    synth::synth(
+        &scn,
+        &SynthSpec {
+            strategy: None,
+            trial: 0,
+            seed: None,
+        },
+    )
+    .expect("synth")
+}
+
+fn calibrated(e: &synth::Export, recent: usize) -> (calibrate::Calibration, Scenario) {
+    let options = FitOptions {
+        as_of: Some(e.as_of),
+        recent_months: recent,
+        ..FitOptions::default()
+    };
+    let data = Data {
+        opps: &e.opportunities,
+        leads: None,
+        won_only: false,
+    };
+    let cal = calibrate::calibrate_records(&data, &options).expect("calibrates");
+    let scn = Scenario::from_toml_str(&cal.scenario, Path::new("calibrated.toml"))
+        .unwrap_or_else(|err| panic!("calibrated scenario loads: {err}\n{}", cal.scenario));
+    (cal, scn)
+}
+
+fn assert_within(what: &str, got: f64, want: f64, se: f64) {
+    assert!(
+        (got - want).abs() <= 4.0 * se,
+        "{what}: got {got}, expected {want} ± 4 × {se}"
+    );
+}
+
+/// Gamma(mean, sd) as statrs's (shape, rate).
+fn gamma(mean: f64, sd: f64) -> Gamma {
+    let shape = (mean / sd).powi(2);
+    Gamma::new(shape, shape / mean).expect("valid gamma")
+}
+
+#[test]
+fn closed_loop_recovers_volume_conversion_sizes_and_cycles() {
+    let e = export();
+    let (cal, scn) = calibrated(&e, 36);
+    let strategy = &scn.strategies[0];
+    let chan = |name: &str| {
+        strategy
+            .channels
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("channel {name} in\n{}", cal.scenario))
+    };
+
+    // volume: opportunities a month. Inbound: Poisson(400 × 0.25 = 100),
+    // SE of a 36-month mean √(100/36); outbound: NB(mean 300 × 0.2 = 60,
+    // k = 8) thinned by 0.2 is NB(60, 8): variance 60 + 60²/8 = 510.
+    let level = |c: &str| match &chan(c).volume {
+        pipesim::scenario::Volume::Leads(p) => p.dist.mean(),
+        other => panic!("{other:?}"),
+    };
+    assert_within(
+        "inbound level",
+        level("inbound"),
+        100.0,
+        (100.0f64 / 36.0).sqrt(),
+    );
+    assert_within(
+        "outbound level",
+        level("outbound"),
+        60.0,
+        (510.0f64 / 36.0).sqrt(),
+    );
+    assert!(
+        chan("inbound").volume_dispersion.is_none(),
+        "Poisson channel:\n{}",
+        cal.scenario
+    );
+    // dispersion a = 1/k: the moment estimator (s² − μ)/μ² has variance
+    // ≈ 2(a + 1/μ)²/n (s² of n counts, normal approximation); the ML
+    // estimate is at least as precise
+    let k = chan("outbound")
+        .volume_dispersion
+        .as_ref()
+        .map(|p| p.dist.mean())
+        .unwrap_or_else(|| panic!("dispersion fitted:\n{}", cal.scenario));
+    let a = 1.0 / 8.0;
+    assert_within(
+        "outbound 1/k",
+        1.0 / k,
+        a,
+        (2.0f64).sqrt() * (a + 1.0 / 60.0) / 36f64.sqrt(),
+    );
+
+    // conversion to won: each channel's Beta is centred on the data's own
+    // closed-count rate won / (won + lost), which itself estimates
+    // p·F̄w / (p·F̄w + (1 − p)·F̄l): the segments' true rates (0.25 and
+    // 0.4 = 0.25 odds × 2) discounted by the chance a deal of each kind has
+    // closed by the export date (F̄: the cycle CDF averaged over the ages)
+    let days = f64::from(
+        pipesim::crm::Date::from_ymd(2023, 1, 1)
+            .expect("date")
+            .days_until(e.as_of),
+    ) + 1.0;
+    let closed_share = |g: &Gamma| {
+        let steps = 2000;
+        (0..steps)
+            .map(|i| g.cdf((i as f64 + 0.5) / steps as f64 * days))
+            .sum::<f64>()
+            / steps as f64
+    };
+    let lost = closed_share(&gamma(30.0, 15.0));
+    let (smb_w, ent_w) = (
+        closed_share(&gamma(60.0, 25.0)),
+        closed_share(&gamma(120.0, 40.0)),
+    );
+    let (won_c, lost_c) = (
+        0.7 * 0.25 * smb_w + 0.3 * 0.4 * ent_w,
+        (0.7 * 0.75 + 0.3 * 0.6) * lost,
+    );
+    let expected = won_c / (won_c + lost_c);
+    for c in ["inbound", "outbound"] {
+        let closed: Vec<_> = e
+            .opportunities
+            .iter()
+            .filter(|o| o.channel.as_deref() == Some(c) && o.outcome != Outcome::Open)
+            .collect();
+        let won = closed.iter().filter(|o| o.outcome == Outcome::Won).count() as f64;
+        let n = closed.len() as f64;
+        let fitted = chan(c).conversion[1].dist.mean();
+        // the Beta's mean is the pooled rate (Jeffreys: (w + ½)/(n + 1)) or
+        // the beta-binomial's mean; either within a binomial SE of w/n
+        let se = (expected * (1.0 - expected) / n).sqrt();
+        assert_within(&format!("{c} fitted vs data"), fitted, won / n, se);
+        assert_within(&format!("{c} data vs truth"), won / n, expected, se);
+    }
+
+    // deal size per segment: ML of a lognormal's median has relative SE
+    // σ/√n (σ = ln(p90/median)/1.2816)
+    for (name, median, p90) in [
+        ("smb", 10_000.0f64, 25_000.0f64),
+        ("enterprise", 40_000.0, 90_000.0),
+    ] {
+        let seg = scn
+            .segments
+            .iter()
+            .find(|s| s.name == name)
+            .expect("segment");
+        let n = e
+            .opportunities
+            .iter()
+            .filter(|o| o.segment.as_deref() == Some(name) && o.outcome == Outcome::Won)
+            .count() as f64;
+        let sigma = (p90 / median).ln() / 1.281_551_565_5;
+        let got = seg
+            .deal_size
+            .as_ref()
+            .expect("deal size")
+            .dist
+            .quantile(0.5);
+        assert_within(
+            &format!("{name} median deal"),
+            got.ln(),
+            median.ln(),
+            sigma / n.sqrt(),
+        );
+    }
+
+    // cycles, censored: the fitted medians against the true ones. The SE of
+    // the sample median of the closed deals, 1/(2 f(m) √n), bounds the
+    // efficient censored estimator's
+    let check_cycle = |what: &str, fitted: f64, g: &Gamma, n: f64| {
+        let m = g.inverse_cdf(0.5);
+        let f = statrs::distribution::Continuous::pdf(g, m);
+        assert_within(what, fitted, m, 1.0 / (2.0 * f * n.sqrt()));
+    };
+    for (name, mean, sd) in [("smb", 60.0, 25.0), ("enterprise", 120.0, 40.0)] {
+        let seg = scn
+            .segments
+            .iter()
+            .find(|s| s.name == name)
+            .expect("segment");
+        let n = e
+            .opportunities
+            .iter()
+            .filter(|o| o.segment.as_deref() == Some(name) && o.outcome == Outcome::Won)
+            .count() as f64;
+        let fitted = seg
+            .cycle_days
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name} cycle fitted:\n{}", cal.scenario))
+            .dist
+            .quantile(0.5);
+        check_cycle(&format!("{name} won cycle"), fitted, &gamma(mean, sd), n);
+    }
+    let n_lost = e
+        .opportunities
+        .iter()
+        .filter(|o| o.outcome == Outcome::Lost)
+        .count() as f64;
+    let lost_fit = strategy.channels[0]
+        .lost_cycle_days
+        .as_ref()
+        .expect("lost cycle")
+        .dist
+        .quantile(0.5);
+    check_cycle("lost cycle", lost_fit, &gamma(30.0, 15.0), n_lost);
+
+    // the warm-up stands for today's pipeline
+    assert!(scn.warmup.is_some(), "{}", cal.scenario);
+    // every fitted parameter is commented with n, method and fit quality
+    assert!(cal.scenario.contains("# deal_size:") && cal.scenario.contains("Kaplan-Meier"));
+}
+
+#[test]
+fn backtest_on_a_stationary_history_has_near_nominal_coverage() {
+    let e = export();
+    let data = Data {
+        opps: &e.opportunities,
+        leads: None,
+        won_only: false,
+    };
+    let options = FitOptions {
+        horizon: 3,
+        ..FitOptions::default()
+    };
+    let origins = 12;
+    let cutoffs = backtest::rolling_cutoffs(e.as_of, origins, 3);
+    let b = backtest::backtest(&data, &options, e.as_of, &cutoffs, 2000).expect("backtest");
+    assert_eq!(b.origins.len(), origins);
+    // totals over 3 months: 12 origins (overlapping windows, so the 12
+    // checks are positively correlated; the binomial SE √(0.9·0.1/12)
+    // understates the spread, 4 of them is a loose but failing bound)
+    for c in b
+        .coverage
+        .iter()
+        .filter(|c| c.kind == "total" && c.outcome == "opportunities")
+    {
+        let se = (0.9f64 * 0.1 / c.n as f64).sqrt();
+        assert!(
+            c.inside90 >= 0.9 - 4.0 * se,
+            "{c:?}\n{}",
+            backtest::report_text(&b)
+        );
+    }
+    for o in &b.origins {
+        for c in &o.checks {
+            assert!((0.0..=100.0).contains(&c.percentile), "{c:?}");
+            assert!(
+                c.p5 <= c.p25 && c.p25 <= c.p50 && c.p50 <= c.p75 && c.p75 <= c.p95,
+                "{c:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn synth_then_calibrate_then_run_on_the_command_line() {
+    let dir = tmp();
+    let out = dir.path().join("export");
+    pipesim_ok(["synth", FIXTURE, "--out", out.to_str().expect("utf-8")]);
+    let opps = out.join("opportunities.csv");
+    let scenario = dir.path().join("calibrated.toml");
+    let report = dir.path().join("calibration.csv");
+    let (_, stderr) = pipesim_ok([
+        "calibrate",
+        "--opportunities",
+        opps.to_str().expect("utf-8"),
+        "--out",
+        scenario.to_str().expect("utf-8"),
+        "--report",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert!(stderr.contains("fitted"), "{stderr}");
+    let csv = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        csv.starts_with("parameter,group,value,n,method,quality,status"),
+        "{csv}"
+    );
+    let (stdout, _) = pipesim_ok(["run", scenario.to_str().expect("utf-8"), "--trials", "500"]);
+    assert!(stdout.contains("bookings"), "{stdout}");
+    assert!(
+        !stdout.contains("NaN") && !stdout.contains("inf"),
+        "{stdout}"
+    );
+}
+
+/// A bad export: exit 2, the message names what it must, nothing written.
+fn refused(csv: &[u8], extra: &[&str], needles: &[&str]) {
+    let dir = tmp();
+    let file = dir.path().join("opps.csv");
+    std::fs::write(&file, csv).expect("write");
+    let out = dir.path().join("out.toml");
+    let mut args = vec![
+        "calibrate".to_string(),
+        "--opportunities".into(),
+        file.to_string_lossy().into_owned(),
+        "--out".into(),
+        out.to_string_lossy().into_owned(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let (code, _, stderr) = pipesim(&args);
+    assert_eq!(code, 2, "{args:?}\n{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{n:?} not in:\n{stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.exists(), "a refused export wrote {}", out.display());
+}
+
+#[test]
+fn unusable_exports_exit_2_naming_the_row_and_column_and_write_nothing() {
+    // ambiguous day/month order
+    refused(
+        b"id,created,closed,stage,amount\n1,03/04/2024,05/06/2024,Won,100\n2,01/02/2024,,Open,50\n",
+        &[],
+        &["opps.csv", "created", "--dates"],
+    );
+    // a column asked for that the file does not have: the headers listed
+    refused(
+        b"id,created,closed,stage,amount\n1,2024-01-03,2024-02-01,Won,100\n",
+        &["--col", "segment=Region"],
+        &["Region", "created"],
+    );
+    // invalid UTF-8: the line
+    refused(
+        b"id,created,closed,stage,amount\n1,2024-01-03,2024-02-01,Won,100\n2,2024-01-0\xff,,Open,5\n",
+        &[],
+        &["line 3", "UTF-8"],
+    );
+    // no usable rows
+    refused(b"id,created,closed,stage,amount\n", &[], &["opps.csv"]);
+    // not a file
+    let (code, _, stderr) = pipesim(["calibrate", "--opportunities", "/nonexistent/opps.csv"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("/nonexistent/opps.csv"), "{stderr}");
+}
+
+#[test]
+fn messy_but_usable_exports_calibrate_and_report_what_they_skipped() {
+    let dir = tmp();
+    let file = dir.path().join("sf.csv");
+    // a BOM, CRLF, quoted fields with commas, US dates with a day > 12,
+    // currency amounts, an unknown stage (skipped with --open), a
+    // duplicate id
+    let mut text =
+        String::from("\u{feff}Opportunity ID,Created Date,Close Date,Stage,Amount,Lead Source\r\n");
+    let mut id = 0;
+    for m in 1..=9 {
+        for d in [3, 14, 25] {
+            for won in [true, false, false] {
+                id += 1;
+                let close_m = m + 1;
+                let stage = if won { "Closed Won" } else { "Closed Lost" };
+                text.push_str(&format!(
+                    "{id},{m}/{d}/2024,{close_m}/{d}/2024,{stage},\"$1,{:03}.50\",\"Web, organic\"\r\n",
+                    id * 7 % 1000
+                ));
+            }
+        }
+    }
+    text.push_str("999,11/20/2024,,Negotiation,\"$5,000.00\",Partner\r\n");
+    text.push_str("998,11/21/2024,,Mystery,\"$5,000.00\",Partner\r\n");
+    text.push_str("1,11/22/2024,,Negotiation,\"$5,000.00\",Partner\r\n");
+    std::fs::write(&file, text).expect("write");
+    let out = dir.path().join("cal.toml");
+    let (_, stderr) = pipesim_ok([
+        "calibrate",
+        "--preset",
+        "salesforce",
+        "--opportunities",
+        file.to_str().expect("utf-8"),
+        "--open",
+        "Negotiation",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        stderr.contains("Mystery"),
+        "unknown stage reported:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("duplicate"),
+        "duplicate id reported:\n{stderr}"
+    );
+    let scn = std::fs::read_to_string(&out).expect("scenario written");
+    assert!(scn.contains("Web, organic"), "{scn}");
+}
