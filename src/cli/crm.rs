@@ -287,10 +287,11 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
         None => None,
     };
     let opps = ingest::read_opportunities(&args.export.opportunities, &read, leads.as_ref())?;
+    // the data are complete up to the earlier file's latest date
     let latest = [opps.latest, leads.as_ref().and_then(|l| l.latest)]
         .into_iter()
         .flatten()
-        .max();
+        .min();
     let Some(as_of) = options.as_of.or(latest) else {
         return Err(CrmError::file(
             &args.export.opportunities,

@@ -9,7 +9,9 @@
 //! per month and in total: opportunities created, deals won (every deal
 //! won in the month, the ones already open at the cut-off included: the
 //! simulation's warm-up pipeline stands for them) and bookings (their
-//! amounts). The percentile is the mid-rank of the actual value among the
+//! amounts). The comparison ends with the last full month of the data: with
+//! a leads export, of the earlier of the two files' latest dates (deals from
+//! leads the export does not list would be missing). The percentile is the mid-rank of the actual value among the
 //! trials (a tie counts half), and the 50% and 90% intervals are the
 //! simulated P25–P75 and P5–P95. Over several cut-offs (rolling origins)
 //! the share of actual outcomes inside each interval is the forecast's
@@ -21,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::calibrate::{self, Data, FitOptions};
-use super::{Date, Lead, Opportunity, Outcome};
+use super::{Date, Opportunity, Outcome};
 use crate::metrics::MonthlyMetric;
 use crate::model::{self, TrialOut, Workspace};
 use crate::params::{self, TrialDraws};
@@ -123,7 +125,7 @@ pub fn backtest(
             )
         })?;
         let first = cutoff.month_index() + 1;
-        let actual = actuals(data.opps, data.leads, data.won_only, first, months as usize);
+        let actual = actuals(data.opps, first, months as usize);
         let sims = simulate(&scn, trials);
         let checks = compare(&actual, &sims, first, months as usize);
         origins.push(Origin {
@@ -156,14 +158,11 @@ pub fn rolling_cutoffs(as_of: Date, n: usize, horizon: usize) -> Vec<Date> {
 }
 
 /// Actual per-month values (outcome-major, `months` each) from month index
-/// `first`.
-fn actuals(
-    opps: &[Opportunity],
-    _leads: Option<&[Lead]>,
-    won_only: bool,
-    first: i32,
-    months: usize,
-) -> Vec<f64> {
+/// `first`: opportunities by created month, won deals and their amounts by
+/// close month. In a won-only export every opportunity is a won deal dated
+/// by its lead, which is what the calibrated model's opportunities are
+/// (its pipeline stage is `won`).
+fn actuals(opps: &[Opportunity], first: i32, months: usize) -> Vec<f64> {
     let mut v = vec![0.0; 3 * months];
     let slot = |d: Date| {
         let i = d.month_index() - first;
@@ -182,13 +181,6 @@ fn actuals(
             } else {
                 1.0
             };
-        }
-    }
-    if won_only {
-        // the opportunities of a won-only export are won deals, created
-        // when their lead was: the model's opportunities are its won deals
-        for i in 0..months {
-            v[i] = v[months + i];
         }
     }
     v

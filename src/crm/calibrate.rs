@@ -419,6 +419,21 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
             "all".to_string()
         }
     };
+    // each lead once: its channel, cohort month and whether it converted
+    let lead_info: Vec<(String, i32, bool)> = {
+        let converted: std::collections::HashSet<&str> =
+            opps.iter().filter_map(|o| o.lead.as_deref()).collect();
+        lead_rows
+            .iter()
+            .map(|l| {
+                (
+                    chan(&l.channel),
+                    l.created.month_index(),
+                    converted.contains(l.id.as_str()),
+                )
+            })
+            .collect()
+    };
     let mut segments: Vec<String> = opps
         .iter()
         .filter_map(|o| o.segment.clone())
@@ -470,12 +485,7 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
         ));
     }
     if shape != Shape::Opportunities {
-        let converted: std::collections::HashSet<&str> =
-            opps.iter().filter_map(|o| o.lead.as_deref()).collect();
-        let joined = lead_rows
-            .iter()
-            .filter(|l| converted.contains(l.id.as_str()))
-            .count();
+        let joined = lead_info.iter().filter(|l| l.2).count();
         let to = if shape == Shape::LeadsAndWon {
             "won"
         } else {
@@ -856,8 +866,8 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
                 );
             }
             Shape::LeadsAndOpportunities => {
-                let lr = lead_rate(opps, lead_rows, c, &chan, as_of, None);
-                let pooled_lr = lead_rate(opps, lead_rows, "", &|_| String::new(), as_of, None);
+                let lr = lead_rate(&lead_info, c, as_of, None);
+                let pooled_lr = lead_rate(&lead_info, "", as_of, None);
                 let opp = rate_text(
                     &mut rows,
                     &format!("{path}.conversion.opportunity"),
@@ -882,9 +892,8 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
             }
             Shape::LeadsAndWon => {
                 let settle = cycles.won.as_ref().map_or(180.0, |w| w.p99.min(3650.0));
-                let lr = lead_rate(opps, lead_rows, c, &chan, as_of, Some(settle));
-                let pooled_lr =
-                    lead_rate(opps, lead_rows, "", &|_| String::new(), as_of, Some(settle));
+                let lr = lead_rate(&lead_info, c, as_of, Some(settle));
+                let pooled_lr = lead_rate(&lead_info, "", as_of, Some(settle));
                 let won = rate_text(
                     &mut rows,
                     &format!("{path}.conversion.won"),
@@ -908,7 +917,7 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
         .chain(cycles.lost.iter())
         .map(|f| f.p99)
         .fold(0.0f64, f64::max);
-    if shape != Shape::LeadsAndWon && p99 > 0.0 {
+    if p99 > 0.0 {
         let months = ((p99 / MONTH_DAYS).ceil() as usize + 1).clamp(1, 120);
         let _ = writeln!(
             text,
@@ -1052,30 +1061,25 @@ fn last(path: &str) -> &str {
 /// lead-created month; with `settle`, only cohorts whose last day is at
 /// least that many days before `as_of`.
 fn lead_rate(
-    opps: &[Opportunity],
-    leads: &[Lead],
+    leads: &[(String, i32, bool)],
     c: &str,
-    chan: &dyn Fn(&Option<String>) -> String,
     as_of: Date,
     settle: Option<f64>,
 ) -> Option<fit::RateFit> {
-    let converted: std::collections::HashSet<&str> =
-        opps.iter().filter_map(|o| o.lead.as_deref()).collect();
     let mut m: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
-    for l in leads {
-        if !c.is_empty() && chan(&l.channel) != c {
+    for (channel, mi, converted) in leads {
+        if !c.is_empty() && channel != c {
             continue;
         }
-        let mi = l.created.month_index();
         if let Some(s) = settle {
             let end = Date::month_start(mi + 1);
             if f64::from(end.days_until(as_of)) < s {
                 continue;
             }
         }
-        let e = m.entry(mi).or_default();
+        let e = m.entry(*mi).or_default();
         e.1 += 1;
-        if converted.contains(l.id.as_str()) {
+        if *converted {
             e.0 += 1;
         }
     }

@@ -1,8 +1,11 @@
 //! Calibration from CRM exports, end to end: a closed loop (synthesise an
 //! export from a scenario whose parameters are all fixed, calibrate it,
 //! recover the parameters within their standard errors), a backtest on a
-//! stationary synthetic history, and the command line on messy and bad
-//! exports (exit 2, the line and column named, nothing written).
+//! stationary synthetic history, exports shaped like the public Maven and
+//! Olist samples (the report's win rates, deal-size and cycle medians
+//! against the data's own, counted here; backtests of both), and the
+//! command line on messy and bad exports (exit 2, the line and column
+//! named, nothing written).
 //!
 //! Tolerances are 4 standard errors of the estimator, each derived in the
 //! comment beside it; where the efficient estimator's SE is not in closed
@@ -413,4 +416,250 @@ fn messy_but_usable_exports_calibrate_and_report_what_they_skipped() {
     );
     let scn = std::fs::read_to_string(&out).expect("scenario written");
     assert!(scn.contains("Web, organic"), "{scn}");
+}
+
+const MAVEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/crm/maven-like.csv"
+);
+const OLIST_MQL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/crm/olist-like-mql.csv"
+);
+const OLIST_WON: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/crm/olist-like-closed-deals.csv"
+);
+
+/// The calibration report's rows as (parameter, value, n, quality).
+fn report_rows(path: &Path) -> Vec<(String, String, f64, String)> {
+    let mut r = csv::Reader::from_path(path).expect("report");
+    r.records()
+        .map(|x| {
+            let x = x.expect("row");
+            (
+                x[0].to_string(),
+                x[2].to_string(),
+                x[3].parse().unwrap_or(0.0),
+                x[5].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The number after `key` in `text`.
+fn number_after(text: &str, key: &str) -> f64 {
+    let at = text
+        .find(key)
+        .unwrap_or_else(|| panic!("{key:?} not in {text:?}"))
+        + key.len();
+    let t: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-' || *c == 'e')
+        .collect();
+    t.parse()
+        .unwrap_or_else(|_| panic!("no number after {key:?} in {text:?}"))
+}
+
+/// Density and median of a written `gamma(shape=, scale=)` or
+/// `lognormal(mu=, sigma=)`.
+fn density_at_median(value: &str) -> (f64, f64) {
+    use statrs::distribution::{Continuous, LogNormal};
+    if value.starts_with("gamma") {
+        let g = Gamma::new(
+            number_after(value, "shape="),
+            1.0 / number_after(value, "scale="),
+        )
+        .expect("gamma");
+        let m = g.inverse_cdf(0.5);
+        (g.pdf(m), m)
+    } else {
+        let l = LogNormal::new(number_after(value, "mu="), number_after(value, "sigma="))
+            .expect("lognormal");
+        let m = l.inverse_cdf(0.5);
+        (l.pdf(m), m)
+    }
+}
+
+/// 4 standard errors of a sample median of `n` draws from a law whose
+/// density at the median is `f`: `4 · 1/(2 f √n)`.
+fn median_tolerance(f: f64, n: f64) -> f64 {
+    4.0 * 0.5 / (f * n.sqrt())
+}
+
+#[test]
+fn public_sample_shaped_exports_give_the_data_s_own_figures() {
+    // the data's own figures, counted here from the CSV
+    let mut per: std::collections::BTreeMap<String, (u64, u64, Vec<f64>)> = Default::default();
+    let mut r = csv::Reader::from_path(MAVEN).expect("fixture");
+    for x in r.records() {
+        let x = x.expect("row");
+        if x[5].is_empty() {
+            continue; // no engage date: skipped, and reported as such
+        }
+        let e = per.entry(x[2].to_string()).or_default();
+        match &x[4] {
+            "Won" => {
+                e.0 += 1;
+                e.2.push(x[7].parse().expect("amount"));
+            }
+            "Lost" => e.1 += 1,
+            _ => {}
+        }
+    }
+    let dir = tmp();
+    let report = dir.path().join("maven.csv");
+    let scenario = dir.path().join("maven.toml");
+    let (_, stderr) = pipesim_ok([
+        "calibrate",
+        "--opportunities",
+        MAVEN,
+        "--col",
+        "segment=product",
+        "--out",
+        scenario.to_str().expect("utf-8"),
+        "--report",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert!(stderr.contains("skipped 300 rows"), "{stderr}");
+    let rows = report_rows(&report);
+    let find = |p: &str| {
+        rows.iter()
+            .find(|r| r.0 == p)
+            .unwrap_or_else(|| panic!("no row {p}"))
+    };
+    for (product, (won, lost, mut sizes)) in per {
+        let id = product.replace(' ', "_");
+        // win rate: exactly the closed deals' counts
+        let q = &find(&format!("segment[{id}].win_odds_ratio")).3;
+        assert!(
+            q.contains(&format!("({won} of {})", won + lost)),
+            "{product}: {q}"
+        );
+        // deal-size median: the data's, and the fitted within 4 SE of it
+        sizes.sort_by(f64::total_cmp);
+        let n = sizes.len();
+        let data_median = if n % 2 == 1 {
+            sizes[n / 2]
+        } else {
+            0.5 * (sizes[n / 2 - 1] + sizes[n / 2])
+        };
+        let row = find(&format!("segment[{id}].deal_size"));
+        let shown = number_after(&row.3, "vs data ");
+        assert!(
+            (shown - data_median).abs() <= 5e-4 * data_median,
+            "{product}: data median {data_median}, shown {shown}"
+        );
+        let (f, fitted) = density_at_median(&row.1);
+        assert!(
+            (fitted - data_median).abs() <= median_tolerance(f, n as f64),
+            "{product}: fitted median {fitted} vs data {data_median}"
+        );
+        // cycle medians: the fitted within 4 SE of the Kaplan-Meier median
+        for p in ["cycle_days", "lost_cycle_days"] {
+            let row = find(&format!("segment[{id}].{p}"));
+            let km = number_after(&row.3, "Kaplan-Meier ");
+            let (f, fitted) = density_at_median(&row.1);
+            assert!(
+                (fitted - km).abs() <= median_tolerance(f, row.2),
+                "{product} {p}: fitted {fitted} vs Kaplan-Meier {km}"
+            );
+        }
+    }
+    let (stdout, _) = pipesim_ok(["run", scenario.to_str().expect("utf-8"), "--trials", "500"]);
+    assert!(stdout.contains("By segment"), "{stdout}");
+
+    // Olist-shaped: MQLs and won deals joined by the lead id
+    let mqls: std::collections::HashSet<String> = csv::Reader::from_path(OLIST_MQL)
+        .expect("fixture")
+        .records()
+        .map(|x| x.expect("row")[0].to_string())
+        .collect();
+    let joined = csv::Reader::from_path(OLIST_WON)
+        .expect("fixture")
+        .records()
+        .filter(|x| mqls.contains(&x.as_ref().expect("row")[0]))
+        .count();
+    let olist = dir.path().join("olist.toml");
+    let (_, stderr) = pipesim_ok([
+        "calibrate",
+        "--leads",
+        OLIST_MQL,
+        "--opportunities",
+        OLIST_WON,
+        "--won-only",
+        "--col",
+        "lead=mql_id",
+        "--col",
+        "segment=business_segment",
+        "--out",
+        olist.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        stderr.contains(&format!(
+            "leads that reached won: {joined} of {}",
+            mqls.len()
+        )),
+        "{stderr}"
+    );
+    let (stdout, _) = pipesim_ok(["run", olist.to_str().expect("utf-8"), "--trials", "500"]);
+    assert!(stdout.contains("won_deals"), "{stdout}");
+
+    // backtests of both: percentiles per month and the coverage table
+    let checks = dir.path().join("checks.csv");
+    for args in [
+        vec!["--opportunities", MAVEN, "--col", "segment=product"],
+        vec![
+            "--leads",
+            OLIST_MQL,
+            "--opportunities",
+            OLIST_WON,
+            "--won-only",
+            "--col",
+            "lead=mql_id",
+        ],
+    ] {
+        let mut all = vec!["backtest"];
+        all.extend(args);
+        all.extend([
+            "--origins",
+            "3",
+            "--horizon",
+            "2",
+            "--trials",
+            "400",
+            "--out",
+            checks.to_str().expect("utf-8"),
+        ]);
+        let (stdout, _) = pipesim_ok(&all);
+        assert!(stdout.contains("Coverage"), "{stdout}");
+        let csv = std::fs::read_to_string(&checks).expect("checks");
+        assert!(
+            csv.starts_with("cutoff,outcome,period,actual,percentile"),
+            "{csv}"
+        );
+        // 3 origins × 3 outcomes × (2 months + total)
+        assert_eq!(csv.lines().count(), 1 + 3 * 3 * 3, "{csv}");
+        // with a leads export, nothing after the leads' last full month
+        // is compared (later deals of unlisted leads would be missing)
+        if all.contains(&"--leads") {
+            let last_lead = csv::Reader::from_path(OLIST_MQL)
+                .expect("fixture")
+                .records()
+                .map(|x| x.expect("row")[1][..7].to_string())
+                .max()
+                .expect("leads");
+            let last_checked = csv
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split(',').nth(2))
+                .filter(|p| *p != "total")
+                .max()
+                .expect("checks");
+            assert!(
+                last_checked <= last_lead.as_str(),
+                "{last_checked} > {last_lead}"
+            );
+        }
+    }
 }
