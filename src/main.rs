@@ -12,6 +12,15 @@
 //! SIGTERM remove whatever output is staged, leave `--out` as it was and
 //! exit 130 and 143.
 
+/// `eprintln!` that cannot panic: when stderr is closed or full, the
+/// message is lost but the run goes on and exits with its own code.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli;
 
 use std::path::PathBuf;
@@ -82,7 +91,7 @@ fn main() -> ExitCode {
             // signal thread exits the process
             pipesim::output::files::wait_for_interrupt();
             let message = format!("{e:#}");
-            eprintln!(
+            say!(
                 "error: {}",
                 pipesim::output::text::escape_controls(&message)
             );

@@ -61,7 +61,7 @@ impl SimArgs {
     pub fn threads(&self) -> usize {
         let requested = usize::from(self.threads);
         if let (_, Some(note)) = pipesim::engine::capped_threads(requested) {
-            eprintln!("note: {note}");
+            say!("note: {note}");
         }
         requested
     }

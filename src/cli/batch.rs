@@ -37,13 +37,13 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
     }
     for r in &batch.runs {
         for w in &r.analysis.warnings {
-            eprintln!("warning: {}: {w}", r.name);
+            say!("warning: {}: {w}", r.name);
         }
     }
     output::write_batch(out, &batch)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     super::print_stdout(text::render_batch(&batch).as_bytes())?;
-    eprintln!(
+    say!(
         "wrote summary.csv, comparison.csv, run.csv to {} ({} of {} scenarios)",
         args.out.display(),
         batch.runs.len(),
@@ -58,11 +58,11 @@ fn failed(batch: &Batch) -> anyhow::Result<()> {
         return Ok(());
     };
     if batch.runs.is_empty() {
-        eprintln!("no scenario ran; nothing written");
+        say!("no scenario ran; nothing written");
     }
-    eprintln!("{} scenario(s) failed:", batch.failures.len());
+    say!("{} scenario(s) failed:", batch.failures.len());
     for f in &batch.failures {
-        eprintln!("  {}: {}", f.file.display(), f.message);
+        say!("  {}: {}", f.file.display(), f.message);
     }
     Err(err.into())
 }

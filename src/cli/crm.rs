@@ -187,17 +187,25 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("the calibrated scenario does not load (a bug; please report it): {e}")
     })?;
     let report = calibrate::report_csv(&cal).context("formatting the report")?;
-    eprint!("{}", calibrate::report_text(&cal));
-    match &args.out {
-        Some(p) => {
-            write_file_atomic(p, cal.scenario.as_bytes())?;
-            eprintln!("wrote {}", p.display());
-        }
-        None => super::print_stdout(cal.scenario.as_bytes())?,
-    }
+    // the files first, each atomically: a closed terminal or pipe cannot
+    // leave one written and the other not
     if let Some(p) = &args.report {
         write_file_atomic(p, &report)?;
-        eprintln!("wrote {}", p.display());
+    }
+    if let Some(p) = &args.out {
+        write_file_atomic(p, cal.scenario.as_bytes())?;
+    }
+    {
+        use std::io::Write as _;
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(calibrate::report_text(&cal).as_bytes());
+    }
+    for p in args.out.iter().chain(args.report.iter()) {
+        say!("wrote {}", p.display());
+    }
+    if args.out.is_none() {
+        super::print_stdout(cal.scenario.as_bytes())?;
     }
     Ok(())
 }
@@ -231,7 +239,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     let export = synth::synth(&scn, &spec)?;
     let files = synth::write_export(&export, &args.out)
         .with_context(|| format!("writing to {}", args.out.display()))?;
-    eprintln!(
+    say!(
         "{} leads and {} opportunities of strategy '{}', as of {}",
         export.leads.len(),
         export.opportunities.len(),
@@ -239,7 +247,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
         export.as_of
     );
     for f in files {
-        eprintln!("wrote {}", f.display());
+        say!("wrote {}", f.display());
     }
     Ok(())
 }
@@ -324,10 +332,12 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
     let b = backtest::backtest(&data, &options, as_of, &cutoffs, args.trials)
         .map_err(|e| CrmError::file(&args.export.opportunities, e))?;
     let csv = backtest::checks_csv(&b).context("formatting the checks")?;
-    super::print_stdout(backtest::report_text(&b).as_bytes())?;
     if let Some(p) = &args.out {
         write_file_atomic(p, &csv)?;
-        eprintln!("wrote {}", p.display());
+    }
+    super::print_stdout(backtest::report_text(&b).as_bytes())?;
+    if let Some(p) = &args.out {
+        say!("wrote {}", p.display());
     }
     Ok(())
 }

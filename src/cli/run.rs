@@ -72,12 +72,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         ))?)?,
     }
     for w in &analysis.warnings {
-        eprintln!("warning: {w}");
+        say!("warning: {w}");
     }
     if let Some(r) = &result.precision
         && !r.met
     {
-        eprintln!(
+        say!(
             "warning: stopped at --max-trials {} before reaching ±{}% on {}",
             r.trials,
             100.0 * r.target,
@@ -88,7 +88,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let dir = out.path().to_path_buf();
         let names = output::write_run(out, &result, writer)
             .with_context(|| format!("writing results to {}", dir.display()))?;
-        eprintln!("wrote {} to {}", names.join(", "), dir.display());
+        say!("wrote {} to {}", names.join(", "), dir.display());
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
     if let (Some(out), Some(file)) = (out, &args.out) {
         out.commit(&csv)
             .with_context(|| format!("writing {}", file.display()))?;
-        eprintln!("wrote {} ({} points)", file.display(), sweep.points.len());
+        say!("wrote {} ({} points)", file.display(), sweep.points.len());
     }
     Ok(())
 }

@@ -43,7 +43,7 @@ pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
     if let (Some(out), Some(file)) = (out, &args.out) {
         out.commit(&output::whatif_csv(&w)?)
             .with_context(|| format!("writing {}", file.display()))?;
-        eprintln!("wrote {}", file.display());
+        say!("wrote {}", file.display());
     }
     Ok(())
 }

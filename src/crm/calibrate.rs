@@ -825,7 +825,7 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
                     )),
                 }
                 if v.trend {
-                    notes.push(format!("channel {c}: a clear trend of {:+.2} a month (p = {}); the level is the last {} months'", v.trend_per_month, p_text(v.trend_p), options.recent_months.min(v.months)));
+                    notes.push(format!("channel {c}: a clear trend of {:+.2} a month (p = {}); the level is the mean of the last {} months (set the window with --recent-months)", v.trend_per_month, p_text(v.trend_p), options.recent_months.min(v.months)));
                 }
             }
             None => {

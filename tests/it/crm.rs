@@ -663,3 +663,31 @@ fn public_sample_shaped_exports_give_the_data_s_own_figures() {
         }
     }
 }
+
+#[test]
+fn a_full_stderr_loses_messages_not_the_files() {
+    // `2>/dev/full`: every message fails to print; calibrate still writes
+    // both files and exits 0 (it used to panic between the two files)
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        return; // not a Linux machine
+    };
+    let dir = tmp();
+    let (toml, report) = (dir.path().join("c.toml"), dir.path().join("c.csv"));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_pipesim"))
+        .args([
+            "calibrate",
+            "--opportunities",
+            MAVEN,
+            "--col",
+            "segment=product",
+            "--out",
+        ])
+        .arg(&toml)
+        .arg("--report")
+        .arg(&report)
+        .stderr(full)
+        .status()
+        .expect("run pipesim");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(toml.exists() && report.exists());
+}
