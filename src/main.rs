@@ -50,13 +50,13 @@ enum Command {
     Sweep(SweepArgs),
     /// Run many scenarios (files or directories of .toml) into one summary.
     Batch(BatchArgs),
-    /// Check a scenario and describe it, without simulating.
     /// Fit a scenario to CRM exports (opportunities, optionally leads).
     Calibrate(cli::crm::CalibrateArgs),
     /// Generate CRM-like exports (leads, opportunities) from a scenario's trial.
     Synth(cli::crm::SynthArgs),
     /// Fit on the data before a cut-off and compare the simulated months after it with what happened.
     Backtest(cli::crm::BacktestArgs),
+    /// Check a scenario and describe it, without simulating.
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,

@@ -3,7 +3,7 @@
 //! exports out. Everything is computed before anything is written, so a bad
 //! export (exit 2) leaves no file behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -11,7 +11,7 @@ use clap::Args;
 use pipesim::crm::calibrate::{self, CalibrateSpec, Data, FitOptions};
 use pipesim::crm::ingest::{self, DateOrder, DecimalMark, ReadOptions};
 use pipesim::crm::{CrmError, Date, backtest, synth};
-use pipesim::output::files::write_file_atomic;
+use pipesim::output::files::OutputFile;
 
 /// How the exports are read (shared by calibrate and backtest).
 #[derive(Debug, Args)]
@@ -117,6 +117,14 @@ impl ExportArgs {
         Ok(o)
     }
 
+    /// The files read: an output may be none of them.
+    fn inputs(&self) -> Vec<&Path> {
+        std::iter::once(self.opportunities.as_path())
+            .chain(self.leads.as_deref())
+            .chain(self.mapping.as_deref())
+            .collect()
+    }
+
     fn fit_options(&self) -> anyhow::Result<FitOptions> {
         let as_of = match &self.as_of {
             Some(t) => Some(parse_iso("--as-of", t)?),
@@ -172,6 +180,42 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         ));
     }
     options.horizon = args.horizon;
+    // outputs checked and staged before any work: none may be an input,
+    // nor the two the same file
+    let inputs = args.export.inputs();
+    if let (Some(a), Some(b)) = (&args.out, &args.report)
+        && (a == b || pipesim::output::files::same_path(a, b))
+    {
+        return Err(bad(
+            "--report",
+            format!(
+                "{} is also --out; give the report its own file",
+                b.display()
+            ),
+        ));
+    }
+    if let Some(r) = &args.report
+        && let Some(i) = inputs
+            .iter()
+            .find(|i| pipesim::output::files::same_path(r, i))
+    {
+        return Err(bad(
+            "--report",
+            format!(
+                "{} is an input of this command ({}); pipesim never overwrites its input",
+                r.display(),
+                i.display()
+            ),
+        ));
+    }
+    let out_file = match &args.out {
+        Some(p) => Some(OutputFile::prepare(p, &inputs)?),
+        None => None,
+    };
+    let report_file = match &args.report {
+        Some(p) => Some(OutputFile::prepare(p, &inputs)?),
+        None => None,
+    };
     let spec = CalibrateSpec {
         opportunities: args.export.opportunities.clone(),
         leads: args.export.leads.clone(),
@@ -189,11 +233,11 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     let report = calibrate::report_csv(&cal).context("formatting the report")?;
     // the files first, each atomically: a closed terminal or pipe cannot
     // leave one written and the other not
-    if let Some(p) = &args.report {
-        write_file_atomic(p, &report)?;
+    if let Some(f) = report_file {
+        f.commit(&report)?;
     }
-    if let Some(p) = &args.out {
-        write_file_atomic(p, cal.scenario.as_bytes())?;
+    if let Some(f) = out_file {
+        f.commit(cal.scenario.as_bytes())?;
     }
     {
         use std::io::Write as _;
@@ -227,6 +271,9 @@ pub struct SynthArgs {
     /// Seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Replace leads.csv and opportunities.csv if DIR already has them.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
@@ -236,8 +283,20 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
         trial: args.trial,
         seed: args.seed,
     };
+    if !args.force {
+        for name in [synth::LEADS_FILE, synth::OPPORTUNITIES_FILE] {
+            let path = args.out.join(name);
+            if path.symlink_metadata().is_ok() {
+                return Err(CrmError::file(
+                    &path,
+                    "exists; synth does not overwrite files (pass --force to replace it, or choose another --out)",
+                )
+                .into());
+            }
+        }
+    }
     let export = synth::synth(&scn, &spec)?;
-    let files = synth::write_export(&export, &args.out)
+    let files = synth::write_export(&export, &args.out, args.force)
         .with_context(|| format!("writing to {}", args.out.display()))?;
     say!(
         "{} leads and {} opportunities of strategy '{}', as of {}",
@@ -289,6 +348,10 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
         ));
     }
     options.horizon = args.horizon;
+    let out_file = match &args.out {
+        Some(p) => Some(OutputFile::prepare(p, &args.export.inputs())?),
+        None => None,
+    };
     let read = args.export.read_options()?;
     let leads = match &args.export.leads {
         Some(p) => Some(ingest::read_leads(p, &read)?),
@@ -332,8 +395,8 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
     let b = backtest::backtest(&data, &options, as_of, &cutoffs, args.trials)
         .map_err(|e| CrmError::file(&args.export.opportunities, e))?;
     let csv = backtest::checks_csv(&b).context("formatting the checks")?;
-    if let Some(p) = &args.out {
-        write_file_atomic(p, &csv)?;
+    if let Some(f) = out_file {
+        f.commit(&csv)?;
     }
     super::print_stdout(backtest::report_text(&b).as_bytes())?;
     if let Some(p) = &args.out {

@@ -598,12 +598,25 @@ pub fn synth(scn: &Scenario, spec: &SynthSpec) -> Result<Export, Error> {
 
 /// Writes `dir/leads.csv` and `dir/opportunities.csv` (see
 /// [`LEADS_HEADER`], [`OPPORTUNITIES_HEADER`]): `dir` is created if
-/// missing; each file is written to a temporary file in `dir` and renamed
-/// over its name, so no half-written file is left, and only those two
-/// names are replaced. Returns their paths (leads first).
-pub fn write_export(export: &Export, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// missing; both files are written to temporary files in `dir` and only
+/// then renamed to their names, so no half-written file and no mix of an
+/// old and a new file is left. An existing file of either name is an
+/// [`std::io::ErrorKind::AlreadyExists`] error (nothing written) unless
+/// `replace`. Returns their paths (leads first).
+pub fn write_export(export: &Export, dir: &Path, replace: bool) -> std::io::Result<Vec<PathBuf>> {
+    if !replace {
+        for name in [LEADS_FILE, OPPORTUNITIES_FILE] {
+            let path = dir.join(name);
+            if path.symlink_metadata().is_ok() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!("{} exists", path.display()),
+                ));
+            }
+        }
+    }
     std::fs::create_dir_all(dir)?;
-    let leads = write_atomic(dir, LEADS_FILE, |w| {
+    let leads = stage(dir, LEADS_FILE, |w| {
         w.write_record(LEADS_HEADER)?;
         let mut date = String::new();
         for l in &export.leads {
@@ -617,7 +630,7 @@ pub fn write_export(export: &Export, dir: &Path) -> std::io::Result<Vec<PathBuf>
         }
         Ok(())
     })?;
-    let opps = write_atomic(dir, OPPORTUNITIES_FILE, |w| {
+    let opps = stage(dir, OPPORTUNITIES_FILE, |w| {
         w.write_record(OPPORTUNITIES_HEADER)?;
         let (mut created, mut closed, mut amount) = (String::new(), String::new(), String::new());
         for o in &export.opportunities {
@@ -648,7 +661,10 @@ pub fn write_export(export: &Export, dir: &Path) -> std::io::Result<Vec<PathBuf>
         }
         Ok(())
     })?;
-    Ok(vec![leads, opps])
+    let paths = vec![dir.join(LEADS_FILE), dir.join(OPPORTUNITIES_FILE)];
+    leads.persist(&paths[0]).map_err(|e| e.error)?;
+    opps.persist(&paths[1]).map_err(|e| e.error)?;
+    Ok(paths)
 }
 
 /// `date` as `YYYY-MM-DD` into `out` (replacing its text).
@@ -672,12 +688,11 @@ fn iso(date: Date, out: &mut String) {
 }
 
 /// Write `dir/name` through a temporary file in `dir` renamed over it.
-fn write_atomic(
+fn stage(
     dir: &Path,
     name: &str,
     body: impl FnOnce(&mut csv::Writer<&mut std::fs::File>) -> csv::Result<()>,
-) -> std::io::Result<PathBuf> {
-    let path = dir.join(name);
+) -> std::io::Result<tempfile::NamedTempFile> {
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
@@ -690,8 +705,7 @@ fn write_atomic(
         w.flush()?;
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    Ok(path)
+    Ok(tmp)
 }
 
 #[cfg(test)]
@@ -1007,16 +1021,19 @@ conversion = { mql = 0.5, sql = 0.4, won = 0.4 }
     }
 
     /// Guards the files: the headers, one row per record, the values as
-    /// written, no temporary file left, and a second write replaces them.
+    /// written, no temporary file left, a second write is refused, and
+    /// one that may replace them does.
     #[test]
     fn write_export_round_trip() {
         let scn = load(SEGMENTED);
         let e = synth(&scn, &spec(None, 0)).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("out");
-        let paths = write_export(&e, &dir).unwrap();
+        let paths = write_export(&e, &dir, false).unwrap();
         assert_eq!(paths, [dir.join(LEADS_FILE), dir.join(OPPORTUNITIES_FILE)]);
-        write_export(&e, &dir).unwrap();
+        let again = write_export(&e, &dir, false).unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        write_export(&e, &dir, true).unwrap();
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|f| f.unwrap().file_name().into_string().unwrap())

@@ -691,3 +691,52 @@ fn a_full_stderr_loses_messages_not_the_files() {
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(toml.exists() && report.exists());
 }
+
+#[test]
+fn outputs_never_overwrite_inputs_or_files_synth_did_not_write() {
+    let dir = tmp();
+    let export = dir.path().join("opps.csv");
+    std::fs::copy(MAVEN, &export).expect("copy");
+    let before = std::fs::read(&export).expect("read");
+    let e = export.to_str().expect("utf-8");
+    let other = dir.path().join("other.toml");
+    let o = other.to_str().expect("utf-8");
+    for args in [
+        vec!["calibrate", "--opportunities", e, "--out", e],
+        vec!["calibrate", "--opportunities", e, "--out", o, "--report", e],
+        vec!["calibrate", "--opportunities", e, "--out", o, "--report", o],
+        vec![
+            "backtest",
+            "--opportunities",
+            e,
+            "--origins",
+            "1",
+            "--out",
+            e,
+        ],
+    ] {
+        let (code, _, stderr) = pipesim(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(std::fs::read(&export).expect("read"), before, "{args:?}");
+        assert!(!other.exists(), "{args:?} wrote {o}");
+    }
+    // synth refuses a directory holding its file names, unless --force
+    let out = dir.path().join("export");
+    std::fs::create_dir(&out).expect("mkdir");
+    std::fs::write(out.join("leads.csv"), "mine\n").expect("write");
+    let o = out.to_str().expect("utf-8");
+    let (code, _, stderr) = pipesim(["synth", FIXTURE, "--out", o]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("leads.csv")).expect("read"),
+        "mine\n"
+    );
+    assert!(!out.join("opportunities.csv").exists());
+    pipesim_ok(["synth", FIXTURE, "--out", o, "--force"]);
+    assert!(
+        std::fs::read_to_string(out.join("leads.csv"))
+            .expect("read")
+            .starts_with("id,")
+    );
+}
