@@ -5,6 +5,23 @@
 //! better" for cost and ignored MQLs) lives here so the comparison code and
 //! the report agree.
 
+/// Group digits by thousands: `1234567.8` → `1,234,568`.
+pub fn thousands(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".to_string();
+    }
+    let neg = x < 0.0 && x.round() != 0.0;
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
 /// A per-trial, per-strategy metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Metric {

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::calibrate::{self, Data, FitOptions};
 use super::{Date, Opportunity, Outcome};
-use crate::metrics::MonthlyMetric;
+use crate::metrics::{MonthlyMetric, thousands};
 use crate::model::{self, TrialOut, Workspace};
 use crate::params::{self, TrialDraws};
 use crate::scenario::Scenario;
@@ -399,13 +399,13 @@ pub fn report_text(b: &Backtest) -> String {
         for c in o.checks.iter().filter(|c| c.period == "total") {
             let _ = writeln!(
                 t,
-                "  {:<14} {:>14.0} {:>10.1}% {:>14.0} {:>14.0} {:>14.0}  {} / {}",
+                "  {:<14} {:>14} {:>10.1}% {:>14} {:>14} {:>14}  {} / {}",
                 c.outcome,
-                c.actual,
+                thousands(c.actual),
                 c.percentile,
-                c.p5,
-                c.p50,
-                c.p95,
+                thousands(c.p5),
+                thousands(c.p50),
+                thousands(c.p95),
                 if c.in50 { "yes" } else { "no" },
                 if c.in90 { "yes" } else { "no" }
             );
@@ -413,7 +413,7 @@ pub fn report_text(b: &Backtest) -> String {
     }
     let _ = writeln!(
         t,
-        "\nCoverage (share of actual outcomes inside the interval; honest: about 50% and 90%)"
+        "\nCoverage (share of actual outcomes inside the interval; honest: about 50% and 90%;\nthe checks of each month are in the --out CSV)"
     );
     for c in &b.coverage {
         let _ = writeln!(

@@ -14,6 +14,7 @@ use crate::experiment::{
     Axis, Batch, Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers,
 };
 use crate::metrics::Metric;
+pub use crate::metrics::thousands;
 use crate::scenario::{Param, Scenario, Volume};
 use crate::stats::Proportion;
 
@@ -51,23 +52,6 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.into()
-}
-
-/// Group digits by thousands: `1234567.8` → `1,234,568`.
-pub fn thousands(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".to_string();
-    }
-    let neg = x < 0.0 && x.round() != 0.0;
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if neg { format!("-{out}") } else { out }
 }
 
 /// A metric value for reading: ROI as a percentage, small counts with one
