@@ -463,6 +463,16 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
     };
     let (lo, hi) = full_months(first, volume_as_of);
     let n_months = (hi - lo + 1).max(0) as usize;
+    if n_months == 0 {
+        return Err(format!(
+            "the {} run from {first} to {volume_as_of}: not one full calendar month, and monthly volume needs at least one (better 12); export a longer period",
+            if shape == Shape::Opportunities {
+                "opportunities"
+            } else {
+                "leads"
+            }
+        ));
+    }
     notes.push(format!(
         "as of {as_of}; {n_months} full months of volume ({} to {}); partial first and last months left out",
         super::date::month_label(lo),

@@ -194,7 +194,7 @@ impl ReadOptions {
                     closed: some("Close Date"),
                     stage: some("Stage"),
                     amount: some("Amount"),
-                    channel: some("Lead Source"),
+                    // "Lead Source" is optional: auto-detected
                     ..OppColumns::default()
                 },
                 won: strings(&["Closed Won"]),
@@ -638,7 +638,13 @@ impl Skips {
         let parts: Vec<String> = self
             .0
             .iter()
-            .map(|s| format!("{} ({})", s.reason, s.count))
+            .map(|s| match s.examples.first() {
+                Some((line, col, value)) => format!(
+                    "{} ({}; e.g. line {line}, column '{col}': '{value}')",
+                    s.reason, s.count
+                ),
+                None => format!("{} ({})", s.reason, s.count),
+            })
             .collect();
         format!(" (skipped: {})", parts.join(", "))
     }
@@ -2125,7 +2131,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("no usable rows") && e.contains("unreadable created date (1)"),
+            e.contains("no usable rows")
+                && e.contains("unreadable created date (1; e.g. line 2, column 'created': 'bad')"),
             "{e}"
         );
         let mut bytes =
@@ -2178,7 +2185,8 @@ mod tests {
         );
 
         let sf = ReadOptions::preset("Salesforce").unwrap();
-        assert_eq!(sf.opp.channel.as_deref(), Some("Lead Source"));
+        // the source is optional: auto-detected as "Lead Source" when there
+        assert_eq!(sf.opp.channel, None);
         let t = opps(
             "Opportunity Name,Opportunity ID,Created Date,Close Date,Stage,Amount,Lead Source,Probability (%)\n\
              Big,006A,3/14/2024,4/2/2024,Closed Won,\"$12,000.00\",Web,100\n\
@@ -2189,6 +2197,14 @@ mod tests {
         assert_eq!(t.rows[0].channel.as_deref(), Some("Web"));
         assert_eq!(t.rows[0].amount, Some(12_000.0));
         assert_eq!(t.rows[1].outcome, Outcome::Open);
+        // a report without the source column still reads
+        let t = opps(
+            "Opportunity ID,Created Date,Close Date,Stage,Amount\n\
+             006A,3/14/2024,4/2/2024,Closed Won,\"$12,000.00\"\n",
+            &sf,
+        )
+        .unwrap();
+        assert_eq!(t.rows[0].channel, None);
         let hs = ReadOptions::preset("hubspot").unwrap();
         let t = opps(
             "Record ID,Deal Name,Deal Stage,Close Date,Create Date,Amount,Original Source Type\n\

@@ -361,6 +361,19 @@ fn unusable_exports_exit_2_naming_the_row_and_column_and_write_nothing() {
     );
     // no usable rows
     refused(b"id,created,closed,stage,amount\n", &[], &["opps.csv"]);
+    // every stage value unknown once the open ones are listed: the values
+    // and the valid ones named
+    refused(
+        b"id,created,closed,stage,amount\n1,2024-01-03,2024-03-01,Maybe,100\n2,2024-01-05,,Perhaps,50\n",
+        &["--open", "Open"],
+        &["Maybe", "line 2", "stage"],
+    );
+    // less than one full calendar month: no monthly volume to fit
+    refused(
+        b"id,created,closed,stage,amount\n1,2024-01-03,2024-02-01,Won,100\n2,2024-01-05,2024-02-03,Lost,0\n",
+        &[],
+        &["opps.csv", "full calendar month"],
+    );
     // not a file
     let (code, _, stderr) = pipesim(["calibrate", "--opportunities", "/nonexistent/opps.csv"]);
     assert_eq!(code, 2, "{stderr}");
