@@ -549,22 +549,45 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
     let totals = monthly_counts(shape, opps, lead_rows, lo, hi, |_| true);
     if n_months >= 24 {
         let t: Vec<f64> = totals.iter().map(|&c| c as f64).collect();
-        if let Some(s) = fit::seasonality(&t, lo.rem_euclid(12) as usize) {
-            let idx: Vec<String> = s.iter().map(|v| num(round_to(*v, 4))).collect();
-            let _ = writeln!(
-                text,
-                "# seasonality: ratio to a centred 12-month moving average, {n_months} months"
-            );
-            let _ = writeln!(text, "seasonality = [{}]", idx.join(", "));
-            rows.push(row(
+        // the totals' own count noise: Poisson, or their negative binomial
+        let k = fit::fit_volume(&totals, totals.len()).and_then(|v| v.dispersion);
+        match fit::seasonality(&t, lo.rem_euclid(12) as usize, k) {
+            Some(s) if s.p_value < 0.05 => {
+                // MODEL.md indexes seasonality by model month (m mod 12),
+                // month 0 being the scenario's start
+                let first = start_index.rem_euclid(12) as usize;
+                let idx: Vec<String> = (0..12)
+                    .map(|m| num(round_to(s.index[(first + m) % 12], 4)))
+                    .collect();
+                let q = seasonality_test_text(&s);
+                let _ = writeln!(
+                    text,
+                    "# seasonality: ratio to a centred 12-month moving average, {n_months} months; {q}; listed from the start month ({start})"
+                );
+                let _ = writeln!(text, "seasonality = [{}]", idx.join(", "));
+                rows.push(row(
+                    "seasonality",
+                    "all",
+                    format!("[{}]", idx.join(", ")),
+                    n_months as f64,
+                    "ratio to centred 2x12 moving average",
+                    &q,
+                    "fitted",
+                ));
+            }
+            Some(s) => rows.push(row(
                 "seasonality",
                 "all",
-                format!("[{}]", idx.join(", ")),
+                String::new(),
                 n_months as f64,
                 "ratio to centred 2x12 moving average",
-                "",
-                "fitted",
-            ));
+                &format!(
+                    "no seasonality beyond noise ({})",
+                    seasonality_test_text(&s)
+                ),
+                "not fitted",
+            )),
+            None => {}
         }
     } else {
         rows.push(row(
@@ -1251,6 +1274,24 @@ fn row(
         method: method.into(),
         quality: quality.into(),
         status: status.into(),
+    }
+}
+
+/// The seasonality test as the report states it.
+fn seasonality_test_text(s: &fit::Seasonality) -> String {
+    match s.test {
+        fit::SeasonalityTest::AnovaF { within_df } => format!(
+            "ANOVA of the ratios by calendar month F = {:.2} on {} and {within_df} df, p = {}",
+            s.statistic,
+            s.df,
+            p_text(s.p_value)
+        ),
+        fit::SeasonalityTest::ChiSquare => format!(
+            "chi-square {:.1} on {} df against count noise, p = {}",
+            s.statistic,
+            s.df,
+            p_text(s.p_value)
+        ),
     }
 }
 

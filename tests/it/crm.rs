@@ -753,3 +753,120 @@ fn outputs_never_overwrite_inputs_or_files_synth_did_not_write() {
             .starts_with("id,")
     );
 }
+
+#[test]
+fn backtests_of_independent_histories_cover_at_their_nominal_rates() {
+    // 60 independent synthetic histories of one stationary scenario (its
+    // parameters fixed), one cut-off each 3 months before the end: the 60
+    // checks of each outcome's 3-month total are independent, so the share
+    // inside each interval is binomial(60, nominal) when the intervals are
+    // honest. Bounds: 4 binomial standard errors either side. (Won deals
+    // cover a little more than nominal by design: the forecast does not
+    // know which deals are open at the cut-off, README model decision 41.)
+    let scn = Scenario::load(Path::new(FIXTURE)).expect("fixture loads");
+    let runs = 60u64;
+    let mut inside = std::collections::BTreeMap::<&str, (f64, f64)>::new();
+    for seed in 0..runs {
+        let e = synth::synth(
+            &scn,
+            &SynthSpec {
+                strategy: None,
+                trial: 0,
+                seed: Some(1000 + seed),
+            },
+        )
+        .expect("synth");
+        let data = Data {
+            opps: &e.opportunities,
+            leads: None,
+            won_only: false,
+        };
+        let options = FitOptions {
+            horizon: 3,
+            seed: 7 + seed,
+            ..FitOptions::default()
+        };
+        let cutoffs = backtest::rolling_cutoffs(e.as_of, 1, 3);
+        let b = backtest::backtest(&data, &options, e.as_of, &cutoffs, 1000).expect("backtest");
+        for c in b.origins[0].checks.iter().filter(|c| c.period == "total") {
+            let s = inside.entry(c.outcome).or_default();
+            s.0 += f64::from(u8::from(c.in50));
+            s.1 += f64::from(u8::from(c.in90));
+        }
+    }
+    let n = runs as f64;
+    for (outcome, (in50, in90)) in inside {
+        for (nominal, got) in [(0.5, in50 / n), (0.9, in90 / n)] {
+            let se = (nominal * (1.0 - nominal) / n).sqrt();
+            assert!(
+                (got - nominal).abs() <= 4.0 * se,
+                "{outcome}: {got:.3} inside the {nominal} interval over {runs} histories (4 SE = {:.3})",
+                4.0 * se
+            );
+        }
+        eprintln!("{outcome}: 50% {:.3}, 90% {:.3}", in50 / n, in90 / n);
+    }
+}
+
+#[test]
+fn seasonality_is_found_and_written_from_the_start_month() {
+    // a strong pattern in model months from an April start, 30 months: the
+    // export ends in September, so the calibrated scenario starts in
+    // October and its seasonality[m] must be the pattern's [(m + 6) % 12]
+    let pattern = [1.3, 1.2, 1.0, 0.8, 0.7, 0.8, 1.0, 1.1, 1.3, 1.2, 0.9, 0.7];
+    let toml = format!(
+        r#"
+horizon_months = 30
+start = "2024-04"
+seed = 3
+seasonality = {pattern:?}
+[funnel]
+stages = ["lead", "opportunity", "won"]
+handoff = "lead"
+pipeline = "opportunity"
+[strategy.s]
+deal_size = 1000
+cycle_days = 30
+[[strategy.s.channel]]
+name = "web"
+leads_per_month = 10000
+cost_per_lead = 1
+conversion = {{ opportunity = 0.5, won = 0.3 }}
+"#
+    );
+    let scn = Scenario::from_toml_str(&toml, Path::new("seasonal.toml")).expect("loads");
+    let e = synth::synth(
+        &scn,
+        &SynthSpec {
+            strategy: None,
+            trial: 0,
+            seed: None,
+        },
+    )
+    .expect("synth");
+    let (cal, calibrated) = calibrated(&e, 12);
+    assert_eq!(calibrated.start, Some((2026, 10)), "{}", cal.scenario);
+    let line = cal
+        .scenario
+        .lines()
+        .find(|l| l.starts_with("seasonality = ["))
+        .unwrap_or_else(|| panic!("no seasonality:\n{}", cal.scenario));
+    let got: Vec<f64> = line["seasonality = [".len()..line.len() - 1]
+        .split(", ")
+        .map(|v| v.parse().expect("number"))
+        .collect();
+    let mean = pattern.iter().sum::<f64>() / 12.0;
+    // each index is the mean of one or two ratios of a month's count (mean
+    // μ·p, μ = 5000 opportunities) to a 12-month moving average: variance
+    // about 1/(μ·p) + 1/(12·μ) per ratio; 4 SE of one ratio
+    let mu = 5000.0;
+    for (m, g) in got.iter().enumerate() {
+        let want = pattern[(m + 6) % 12] / mean;
+        let p = pattern[(m + 6) % 12];
+        let tol = 4.0 * (1.0 / (mu * p) + 1.0 / (12.0 * mu)).sqrt();
+        assert!(
+            (g - want).abs() <= tol,
+            "month {m}: {g} vs {want} (tol {tol})"
+        );
+    }
+}
