@@ -73,6 +73,9 @@ pub struct Coverage {
 #[derive(Debug, Clone)]
 pub struct Backtest {
     pub origins: Vec<Origin>,
+    /// Cut-offs whose data could not be calibrated, with the reason (too
+    /// early: no won deal yet, no full month of volume).
+    pub skipped: Vec<(Date, String)>,
     pub coverage: Vec<Coverage>,
     pub trials: u64,
 }
@@ -80,7 +83,9 @@ pub struct Backtest {
 /// Backtest from every cut-off in `cutoffs` (each moved to the last day of
 /// its month), simulating `trials` trials for at most `options.horizon`
 /// months after each. `as_of` is the export's date: only full months up to
-/// it are compared.
+/// it are compared. A cut-off whose data cannot be calibrated is skipped
+/// and listed with its reason; an error when every one is, or when a
+/// cut-off leaves no full month to compare.
 pub fn backtest(
     data: &Data<'_>,
     options: &FitOptions,
@@ -92,6 +97,7 @@ pub fn backtest(
         return Err("--trials must be at least 1".into());
     }
     let mut origins = Vec::new();
+    let mut skipped = Vec::new();
     for &c in cutoffs {
         let cutoff = Date::month_start(c.month_index() + 1).plus_days(-1);
         let last_full = if as_of.plus_days(1).month_index() != as_of.month_index() {
@@ -105,7 +111,7 @@ pub fn backtest(
                 "cut-off {cutoff}: no full month between it and the export's date {as_of}"
             ));
         }
-        let (opps, leads) = calibrate::view_at(data.opps, data.leads, cutoff);
+        let (opps, leads) = calibrate::view_at(data.opps, data.leads, cutoff, data.won_only);
         let view = Data {
             opps: &opps,
             leads: leads.as_deref(),
@@ -115,8 +121,13 @@ pub fn backtest(
         o.as_of = Some(cutoff);
         o.horizon = months as usize;
         o.trials = trials;
-        let cal = calibrate::calibrate_records(&view, &o)
-            .map_err(|e| format!("cut-off {cutoff}: {e}"))?;
+        let cal = match calibrate::calibrate_records(&view, &o) {
+            Ok(cal) => cal,
+            Err(e) => {
+                skipped.push((cutoff, e));
+                continue;
+            }
+        };
         let scn = Scenario::from_toml_str(&cal.scenario, std::path::Path::new("calibrated.toml"))
             .map_err(|e| {
             format!(
@@ -134,9 +145,20 @@ pub fn backtest(
             checks,
         });
     }
+    if origins.is_empty() {
+        let why: Vec<String> = skipped
+            .iter()
+            .map(|(c, e)| format!("cut-off {c}: {e}"))
+            .collect();
+        return Err(format!(
+            "no cut-off could be calibrated ({})",
+            why.join("; ")
+        ));
+    }
     let coverage = coverage(&origins);
     Ok(Backtest {
         origins,
+        skipped,
         coverage,
         trials,
     })
@@ -410,6 +432,12 @@ pub fn report_text(b: &Backtest) -> String {
                 if c.in90 { "yes" } else { "no" }
             );
         }
+    }
+    for (c, why) in &b.skipped {
+        let _ = writeln!(
+            t,
+            "\ncut-off {c}: skipped, the data then cannot be calibrated: {why}"
+        );
     }
     let _ = writeln!(
         t,

@@ -137,9 +137,27 @@ pub fn calibrate(spec: &CalibrateSpec) -> Result<Calibration, CrmError> {
     }
     let mut options = spec.options.clone();
     options.as_of = Some(as_of);
+    // an --as-of before the data's end: the records as they stood then
+    let (view_opps, view_leads) = if latest.is_some_and(|l| l > as_of) {
+        notes.push(format!(
+            "as of {as_of}, before the export's latest date: later records are left out, deals closed later are open"
+        ));
+        let (o, l) = view_at(
+            &opps.rows,
+            leads.as_ref().map(|l| l.rows.as_slice()),
+            as_of,
+            spec.read.won_only,
+        );
+        (Some(o), l)
+    } else {
+        (None, None)
+    };
     let data = Data {
-        opps: &opps.rows,
-        leads: leads.as_ref().map(|l| l.rows.as_slice()),
+        opps: view_opps.as_deref().unwrap_or(&opps.rows),
+        leads: match &view_leads {
+            Some(l) => Some(l.as_slice()),
+            None => leads.as_ref().map(|l| l.rows.as_slice()),
+        },
         won_only: spec.read.won_only,
     };
     let mut cal =
@@ -163,15 +181,19 @@ pub struct Data<'a> {
 }
 
 /// The records as they stood at `cutoff`: what was created by then, with
-/// the deals closed after it open again.
+/// the deals closed after it open again. A won-only export lists a deal
+/// only once it is won, so there a deal won after the cut-off is left out
+/// (its lead had not converted yet).
 pub fn view_at(
     opps: &[Opportunity],
     leads: Option<&[Lead]>,
     cutoff: Date,
+    won_only: bool,
 ) -> (Vec<Opportunity>, Option<Vec<Lead>>) {
     let o = opps
         .iter()
         .filter(|o| o.created <= cutoff)
+        .filter(|o| !(won_only && o.closed.is_some_and(|c| c > cutoff)))
         .map(|o| {
             let mut o = o.clone();
             if o.closed.is_some_and(|c| c > cutoff) {
@@ -384,7 +406,12 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
         })
         .ok_or_else(|| "no usable opportunities".to_string())?;
     if opps.is_empty() {
-        return Err("no usable opportunities".into());
+        return Err(format!("no usable opportunities as of {as_of}"));
+    }
+    if !opps.iter().any(|o| o.outcome == Outcome::Won) {
+        return Err(format!(
+            "no won deal as of {as_of}: a win rate, a deal size and a cycle need won deals; export a longer period (or a later --as-of)"
+        ));
     }
     let shape = match (data.leads, data.won_only) {
         (Some(_), true) => Shape::LeadsAndWon,
@@ -788,6 +815,7 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
     }
 
     // channels
+    let mut young_noted = false;
     for c in &channels {
         let id = &chan_names[c];
         let path = format!("{sp}.channel[{id}]");
@@ -925,8 +953,18 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
             }
             Shape::LeadsAndWon => {
                 let settle = cycles.won.as_ref().map_or(180.0, |w| w.p99.min(3650.0));
-                let lr = lead_rate(&lead_info, c, as_of, Some(settle));
-                let pooled_lr = lead_rate(&lead_info, "", as_of, Some(settle));
+                let mut lr = lead_rate(&lead_info, c, as_of, Some(settle));
+                let mut pooled_lr = lead_rate(&lead_info, "", as_of, Some(settle));
+                let settled = pooled_lr.is_some();
+                if !settled && !young_noted {
+                    young_noted = true;
+                    notes.push(format!("no lead cohort is {settle:.0} days (the P99 cycle) old at {as_of}: the lead → won rate counts every cohort, so it is low by the leads still to convert"));
+                }
+                if !settled {
+                    // a young funnel: no cohort is that old yet
+                    lr = lead_rate(&lead_info, c, as_of, None);
+                    pooled_lr = lead_rate(&lead_info, "", as_of, None);
+                }
                 let won = rate_text(
                     &mut rows,
                     &format!("{path}.conversion.won"),
@@ -935,10 +973,17 @@ pub fn calibrate_records(data: &Data<'_>, options: &FitOptions) -> Result<Calibr
                     pooled_lr.as_ref(),
                     false,
                 );
-                let _ = writeln!(
-                    text,
-                    "# lead cohorts at least {settle:.0} days old (the P99 cycle) count"
-                );
+                if settled {
+                    let _ = writeln!(
+                        text,
+                        "# lead cohorts at least {settle:.0} days old (the P99 cycle) count"
+                    );
+                } else {
+                    let _ = writeln!(
+                        text,
+                        "# no lead cohort is {settle:.0} days old (the P99 cycle): every cohort counts, so the rate is low by the leads still to convert"
+                    );
+                }
                 let _ = writeln!(text, "{}conversion = {{ won = {} }}", won.0, won.1);
             }
         }

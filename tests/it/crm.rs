@@ -870,3 +870,81 @@ conversion = {{ opportunity = 0.5, won = 0.3 }}
         );
     }
 }
+
+#[test]
+fn a_cut_off_too_early_to_calibrate_is_skipped_and_said() {
+    let e = export();
+    let data = Data {
+        opps: &e.opportunities,
+        leads: None,
+        won_only: false,
+    };
+    let options = FitOptions {
+        horizon: 3,
+        ..FitOptions::default()
+    };
+    // the month before the export's first: nothing known yet
+    let first = e
+        .opportunities
+        .iter()
+        .map(|o| o.created)
+        .min()
+        .expect("rows")
+        .plus_days(-40);
+    let normal = backtest::rolling_cutoffs(e.as_of, 1, 3);
+    let b = backtest::backtest(&data, &options, e.as_of, &[first, normal[0]], 200)
+        .expect("one origin calibrates");
+    assert_eq!(b.origins.len(), 1, "{}", backtest::report_text(&b));
+    assert_eq!(b.skipped.len(), 1, "{:?}", b.skipped);
+    assert!(
+        b.skipped[0].1.contains("no usable opportunities"),
+        "{:?}",
+        b.skipped
+    );
+    assert!(backtest::report_text(&b).contains("skipped"));
+    let err = backtest::backtest(&data, &options, e.as_of, &[first], 200).unwrap_err();
+    assert!(err.contains("no cut-off could be calibrated"), "{err}");
+}
+
+#[test]
+fn an_earlier_as_of_sees_the_records_as_they_stood_then() {
+    // --as-of before the export's end: leads after it unknown, deals won
+    // after it not yet won (a won-only export lists them only once won)
+    let as_of = "2017-12-31";
+    let mqls: std::collections::HashMap<String, String> = csv::Reader::from_path(OLIST_MQL)
+        .expect("fixture")
+        .records()
+        .map(|x| {
+            let x = x.expect("row");
+            (x[0].to_string(), x[1].to_string())
+        })
+        .filter(|(_, d)| d.as_str() <= as_of)
+        .collect();
+    let joined = csv::Reader::from_path(OLIST_WON)
+        .expect("fixture")
+        .records()
+        .map(|x| x.expect("row"))
+        .filter(|x| mqls.contains_key(&x[0]) && x[4][..10] <= *as_of && x[4][..10] >= *mqls[&x[0]])
+        .count();
+    let (_, stderr) = pipesim_ok([
+        "calibrate",
+        "--leads",
+        OLIST_MQL,
+        "--opportunities",
+        OLIST_WON,
+        "--won-only",
+        "--col",
+        "lead=mql_id",
+        "--as-of",
+        as_of,
+    ]);
+    assert!(stderr.contains("later records are left out"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "leads that reached won: {joined} of {}",
+            mqls.len()
+        )),
+        "{joined} of {}:\n{stderr}",
+        mqls.len()
+    );
+}
