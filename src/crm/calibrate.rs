@@ -307,6 +307,9 @@ fn cycle_of(o: &Opportunity) -> Option<f64> {
 struct Cycles {
     won: Option<fit::CycleFit>,
     lost: Option<fit::CycleFit>,
+    /// Median days of the closed won (lost) deals alone, ignoring the open.
+    won_closed_median: Option<f64>,
+    lost_closed_median: Option<f64>,
     n_won: usize,
     n_lost: usize,
     n_open: usize,
@@ -357,7 +360,10 @@ fn fit_cycles(deals: &[&Opportunity], as_of: Date, p: f64, won_only: bool) -> Cy
             fl = fit::fit_cycle(&lost, &cl).or(fl);
         }
     }
+    let closed_median = |x: &[(f64, f64)]| median(&x.iter().map(|e| e.0).collect::<Vec<_>>());
     Cycles {
+        won_closed_median: closed_median(&won),
+        lost_closed_median: closed_median(&lost),
         won: fw,
         lost: fl,
         n_won: won.len(),
@@ -1206,18 +1212,25 @@ fn cycle_rows(
     c: &Cycles,
     segment: bool,
 ) {
-    for (key, fit, n, kind) in [
-        ("cycle_days", &c.won, c.n_won, "won"),
-        ("lost_cycle_days", &c.lost, c.n_lost, "lost"),
+    for (key, fit, n, kind, raw) in [
+        ("cycle_days", &c.won, c.n_won, "won", c.won_closed_median),
+        (
+            "lost_cycle_days",
+            &c.lost,
+            c.n_lost,
+            "lost",
+            c.lost_closed_median,
+        ),
     ] {
         let p = format!("{path}.{key}");
         match fit.as_ref().filter(|_| n >= MIN_FIT) {
             Some(f) => {
                 let q = format!(
-                    "median fitted {:.1} days vs Kaplan-Meier {}; {} {kind} closed, {} open (censored, weighted)",
+                    "median fitted {:.1} days vs Kaplan-Meier {} (closed {kind} deals alone {}); {} {kind} closed, {} open (censored, weighted)",
                     f.fitted_median,
                     f.km_median
                         .map_or("not reached".into(), |m| format!("{m:.1}")),
+                    raw.map_or("-".into(), |m| format!("{m:.1}")),
                     n,
                     c.n_open
                 );

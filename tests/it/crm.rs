@@ -460,6 +460,20 @@ fn report_rows(path: &Path) -> Vec<(String, String, f64, String)> {
         .collect()
 }
 
+/// Days since 1970-01-01 of an ISO `YYYY-MM-DD` date (the civil-calendar
+/// day count, proleptic Gregorian).
+fn days_from_iso(t: &str) -> i64 {
+    let y: i64 = t[0..4].parse().expect("year");
+    let m: i64 = t[5..7].parse().expect("month");
+    let d: i64 = t[8..10].parse().expect("day");
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The number after `key` in `text`.
 fn number_after(text: &str, key: &str) -> f64 {
     let at = text
@@ -504,6 +518,8 @@ fn median_tolerance(f: f64, n: f64) -> f64 {
 fn public_sample_shaped_exports_give_the_data_s_own_figures() {
     // the data's own figures, counted here from the CSV
     let mut per: std::collections::BTreeMap<String, (u64, u64, Vec<f64>)> = Default::default();
+    // closed deals' own cycle days per product: (won, lost)
+    let mut cycles: std::collections::BTreeMap<String, (Vec<f64>, Vec<f64>)> = Default::default();
     let mut r = csv::Reader::from_path(MAVEN).expect("fixture");
     for x in r.records() {
         let x = x.expect("row");
@@ -511,12 +527,18 @@ fn public_sample_shaped_exports_give_the_data_s_own_figures() {
             continue; // no engage date: skipped, and reported as such
         }
         let e = per.entry(x[2].to_string()).or_default();
+        let c = cycles.entry(x[2].to_string()).or_default();
+        let days = || (days_from_iso(&x[6]) - days_from_iso(&x[5])) as f64;
         match &x[4] {
             "Won" => {
                 e.0 += 1;
                 e.2.push(x[7].parse().expect("amount"));
+                c.0.push(days());
             }
-            "Lost" => e.1 += 1,
+            "Lost" => {
+                e.1 += 1;
+                c.1.push(days());
+            }
             _ => {}
         }
     }
@@ -569,8 +591,26 @@ fn public_sample_shaped_exports_give_the_data_s_own_figures() {
             "{product}: fitted median {fitted} vs data {data_median}"
         );
         // cycle medians: the fitted within 4 SE of the Kaplan-Meier median
-        for p in ["cycle_days", "lost_cycle_days"] {
+        let (won_days, lost_days) = &cycles[&product];
+        for (p, kind, days) in [
+            ("cycle_days", "won", won_days),
+            ("lost_cycle_days", "lost", lost_days),
+        ] {
             let row = find(&format!("segment[{id}].{p}"));
+            // the closed deals' own median, as the data give it
+            let shown = number_after(&row.3, &format!("closed {kind} deals alone "));
+            let mut d = days.clone();
+            d.sort_by(f64::total_cmp);
+            let n = d.len();
+            let own = if n % 2 == 1 {
+                d[n / 2]
+            } else {
+                0.5 * (d[n / 2 - 1] + d[n / 2])
+            };
+            assert!(
+                (shown - own).abs() < 0.051,
+                "{product} {p}: shown {shown}, data {own}"
+            );
             let km = number_after(&row.3, "Kaplan-Meier ");
             let (f, fitted) = density_at_median(&row.1);
             assert!(
