@@ -5,8 +5,10 @@
 pub mod args;
 pub mod batch;
 pub mod crm;
+pub mod plan;
 pub mod progress;
 pub mod run;
+pub mod sensitivity;
 pub mod sweep;
 pub mod validate;
 pub mod whatif;

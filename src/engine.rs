@@ -144,19 +144,30 @@ pub trait TrialSink: Send {
 /// seeds its own streams, so the values do not depend on how the range is
 /// cut or on the thread count.
 pub fn simulate_block(scn: &Scenario, seed: u64, start: u64, len: usize, block: &mut Block) {
-    simulate_block_in_units(scn, seed, start, len, CHUNK as usize, block);
+    simulate_block_in_units(scn, seed, start, len, CHUNK as usize, None, block);
 }
 
-/// [`simulate_block`] cut into work units of `unit` trials.
+/// [`simulate_block`] cut into work units of `unit` trials, of every
+/// strategy or of those in `only` (the block's strategy `i` is then
+/// `only[i]`).
 fn simulate_block_in_units(
     scn: &Scenario,
     seed: u64,
     start: u64,
     len: usize,
     unit: usize,
+    only: Option<&[usize]>,
     block: &mut Block,
 ) {
-    let ns = scn.strategies.len();
+    let all: Vec<usize>;
+    let selected = match only {
+        Some(s) => s,
+        None => {
+            all = (0..scn.strategies.len()).collect();
+            &all
+        }
+    };
+    let ns = selected.len();
     let per = scn.layout().len();
     block.per = per;
     block.start = start;
@@ -183,9 +194,8 @@ fn simulate_block_in_units(
                     let draws = TrialDraws::new(seed, trial, uniforms);
                     let shared = params::draw_shared(scn, &draws);
                     model::prepare_trial(scn, &shared, &draws, ws);
-                    for (s, (strategy, out)) in
-                        scn.strategies.iter().zip(row.iter_mut()).enumerate()
-                    {
+                    let strategies = selected.iter().filter_map(|&s| scn.strategies.get(s));
+                    for (s, (strategy, out)) in strategies.zip(row.iter_mut()).enumerate() {
                         let at = (i * ns + s) * per;
                         let out = TrialOut {
                             metrics: out,
@@ -250,6 +260,33 @@ pub fn run_blocks<E: Send>(
     seed: u64,
     range: std::ops::Range<u64>,
     progress: &(dyn Fn(u64) + Sync),
+    sink: impl FnMut(&[Block]) -> Result<(), E> + Send,
+) -> Result<(), E> {
+    run_windows(scns, None, seed, range, progress, sink)
+}
+
+/// [`run_blocks`] of one scenario, simulating only the strategies in
+/// `only` (scenario indices, in the order the block holds them): a
+/// strategy's numbers do not depend on which others run beside it
+/// (MODEL.md, "Shared parameters"), so a goal seek or a swing that needs
+/// one strategy does not pay for the rest.
+pub fn run_blocks_of<E: Send>(
+    scn: &Scenario,
+    only: &[usize],
+    seed: u64,
+    range: std::ops::Range<u64>,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: impl FnMut(&[Block]) -> Result<(), E> + Send,
+) -> Result<(), E> {
+    run_windows(&[scn], Some(only), seed, range, progress, sink)
+}
+
+fn run_windows<E: Send>(
+    scns: &[&Scenario],
+    only: Option<&[usize]>,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    progress: &(dyn Fn(u64) + Sync),
     mut sink: impl FnMut(&[Block]) -> Result<(), E> + Send,
 ) -> Result<(), E> {
     if range.is_empty() {
@@ -261,7 +298,7 @@ pub fn run_blocks<E: Send>(
         let len = (range.end - start).min(window) as usize;
         blocks.resize_with(scns.len(), Block::default);
         for (scn, block) in scns.iter().zip(blocks.iter_mut()) {
-            simulate_block_in_units(scn, seed, start, len, unit, block);
+            simulate_block_in_units(scn, seed, start, len, unit, only, block);
         }
         len as u64
     };

@@ -30,7 +30,9 @@
 //! for any thread count.
 
 mod batch;
+mod plan;
 mod run;
+mod sensitivity;
 mod spec;
 mod sweep;
 mod whatif;
@@ -46,8 +48,15 @@ pub use batch::{
     Batch, BatchFailure, BatchRun, BatchSpec, LoadedBatch, batch, batch_files, load_batch,
     run_batch, scenario_names,
 };
+pub use plan::{
+    Cmp, Evaluation, Find, Goal, Measure, Outcome, Plan, PlanSpec, is_integer_path, parse_amount,
+    parse_range, plan,
+};
 pub use run::{
     Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,
+};
+pub use sensitivity::{
+    Effect, Input, PerTrial, Sensitivity, SensitivitySpec, Target, TargetKind, Value, sensitivity,
 };
 pub use spec::{
     MAX_SERIES, MAX_THREADS, MAX_WORK, MAX_WORK_PER_TRIAL, RunSpec, run_series, within_work_limits,
@@ -56,7 +65,7 @@ pub use sweep::{
     Axis, Crossover, MAX_POINTS, Objective, Sweep, SweepSpec, best_point, crossovers, grid,
     point_overrides, sweep,
 };
-pub use whatif::{WhatIf, WhatIfRow, whatif};
+pub use whatif::{DecisionRow, MATERIAL_P, Preferred, WhatIf, WhatIfRow, whatif};
 
 /// Why an experiment could not run or did not fully succeed.
 #[derive(Debug, thiserror::Error)]

@@ -50,6 +50,10 @@ enum Command {
     Sweep(SweepArgs),
     /// Run many scenarios (files or directories of .toml) into one summary.
     Batch(BatchArgs),
+    /// Goal seek: the smallest or largest value of a path that reaches a goal.
+    Plan(cli::plan::PlanArgs),
+    /// Which uncertain inputs drive a metric and the decision: tornado, EVPI, EVPPI.
+    Sensitivity(cli::sensitivity::SensitivityArgs),
     /// Fit a scenario to CRM exports (opportunities, optionally leads).
     Calibrate(cli::crm::CalibrateArgs),
     /// Generate CRM-like exports (leads, opportunities) from a scenario's trial.
@@ -80,6 +84,8 @@ fn main() -> ExitCode {
         Command::Whatif(args) => cli::whatif::whatif(args),
         Command::Sweep(args) => cli::sweep::sweep(args),
         Command::Batch(args) => cli::batch::batch(args),
+        Command::Plan(args) => cli::plan::plan(args),
+        Command::Sensitivity(args) => cli::sensitivity::sensitivity(args),
         Command::Calibrate(args) => cli::crm::calibrate(args),
         Command::Synth(args) => cli::crm::synth(args),
         Command::Backtest(args) => cli::crm::backtest(args),

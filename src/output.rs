@@ -10,6 +10,7 @@
 //! result directory for them before the simulation.
 
 pub mod csv;
+pub mod decide;
 pub mod files;
 pub mod json;
 pub mod text;

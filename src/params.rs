@@ -90,6 +90,31 @@ fn draw<'a, T: Tracer<'a>>(p: &'a Param, at: &TrialDraws<'_>, trace: &mut T) -> 
     }
 }
 
+/// The value parameter `p` takes in the trial `at` (what the model uses:
+/// the same sub-stream or copula uniform), without simulating anything.
+/// A sensitivity analysis reads the per-trial inputs this way.
+pub fn value(p: &Param, at: &TrialDraws<'_>) -> f64 {
+    draw(p, at, &mut NoTrace)
+}
+
+/// Every uncertain per-trial parameter of the scenario: given as a
+/// distribution, drawn once per trial (not per deal or nurtured member),
+/// once per owner path (a shared channel's field and `[sales]` appear
+/// once, however many strategies inherit them), in the order of
+/// [`Scenario::params_by_access`].
+pub fn uncertain(scn: &Scenario) -> Vec<&Param> {
+    let mut out: Vec<&Param> = Vec::new();
+    for (_, p) in scn.params_by_access() {
+        if matches!(p.dist, Dist::Fixed(_)) || p.is_per_deal() {
+            continue;
+        }
+        if !out.iter().any(|q| q.path == p.path) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Scenario-level parameters of one trial, common to every strategy.
 #[derive(Debug, Clone, Default)]
 pub struct SharedParams {

@@ -9,6 +9,8 @@
 
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
+pub mod sensitivity;
+
 /// Quantile levels reported everywhere, with their column names.
 pub const QUANTILES: [(f64, &str); 7] = [
     (0.05, "p5"),

@@ -44,6 +44,46 @@ impl WhatIfRow {
     }
 }
 
+/// The comparison of one challenger with the baseline on one metric, in
+/// the plan and under the change (MODEL.md "Statistics": the paired
+/// difference and P(strategy beats baseline)).
+#[derive(Debug, Clone)]
+pub struct DecisionRow {
+    pub strategy: usize,
+    pub baseline: usize,
+    pub metric: Metric,
+    /// Mean paired difference (strategy − baseline), plan and changed.
+    pub plan_diff: Summary,
+    pub changed_diff: Summary,
+    /// P(strategy beats baseline), plan and changed.
+    pub plan_beats: Proportion,
+    pub changed_beats: Proportion,
+}
+
+impl DecisionRow {
+    /// Did the change move P(beats) by at least [`MATERIAL_P`] or carry
+    /// it across 50%, or reverse the sign of the mean difference?
+    pub fn material(&self) -> bool {
+        let (a, b) = (self.plan_beats.p, self.changed_beats.p);
+        (b - a).abs() >= MATERIAL_P
+            || (a > 0.5) != (b > 0.5)
+            || (self.plan_diff.mean > 0.0) != (self.changed_diff.mean > 0.0)
+    }
+}
+
+/// A move of P(beats) this large (5 percentage points) is reported as a
+/// material change of the decision.
+pub const MATERIAL_P: f64 = 0.05;
+
+/// The strategy preferred on one metric (the best mean in the metric's
+/// direction), in the plan and under the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preferred {
+    pub metric: Metric,
+    pub plan: usize,
+    pub changed: usize,
+}
+
 /// A what-if's result.
 #[derive(Debug, Clone)]
 pub struct WhatIf {
@@ -53,6 +93,11 @@ pub struct WhatIf {
     /// Per strategy, then metric in [`Metric::ALL`] order; metrics undefined
     /// in some trial (ROI with a zero cost) are left out.
     pub rows: Vec<WhatIfRow>,
+    /// Each challenger against the baseline, per metric, in the plan and
+    /// under the change (empty with one strategy).
+    pub decisions: Vec<DecisionRow>,
+    /// Per metric, the strategy preferred in the plan and under the change.
+    pub preferred: Vec<Preferred>,
     pub quantiles_exact: bool,
 }
 
@@ -101,7 +146,24 @@ fn whatif_in_pool(
         });
     }
     let ns = plan.strategies.len();
+    let base = plan.baseline;
     let mut sources = Vec::new();
+    for s in (0..ns).filter(|&s| s != base) {
+        for m in Metric::ALL {
+            for b in 0..2 {
+                sources.push((
+                    Source::Diff {
+                        b,
+                        s,
+                        base_b: b,
+                        base_s: base,
+                        k: m.index(),
+                    },
+                    None,
+                ));
+            }
+        }
+    }
     for s in 0..ns {
         for m in Metric::ALL {
             let k = m.index();
@@ -163,11 +225,75 @@ fn whatif_in_pool(
             });
         }
     }
+    let mut decisions = Vec::new();
+    for s in (0..ns).filter(|&s| s != base) {
+        for m in Metric::ALL {
+            let diff = |b: usize| {
+                acc.get(Source::Diff {
+                    b,
+                    s,
+                    base_b: b,
+                    base_s: base,
+                    k: m.index(),
+                })
+            };
+            let (Some(p), Some(c)) = (diff(0), diff(1)) else {
+                continue;
+            };
+            if !(p.all_finite() && c.all_finite()) {
+                continue;
+            }
+            decisions.push(DecisionRow {
+                strategy: s,
+                baseline: base,
+                metric: m,
+                plan_diff: p.summary(ci, interval),
+                changed_diff: c.summary(ci, interval),
+                plan_beats: wilson(better_and_worse(p, m).0, trials, ci),
+                changed_beats: wilson(better_and_worse(c, m).0, trials, ci),
+            });
+        }
+    }
+    let preferred = Metric::ALL
+        .into_iter()
+        .filter_map(|m| {
+            let best = |changed: bool| {
+                let means: Vec<(usize, f64)> = rows
+                    .iter()
+                    .filter(|r| r.metric == m)
+                    .map(|r| {
+                        let v = if changed { r.changed_mean } else { r.plan_mean };
+                        (r.strategy, if m.lower_is_better() { -v } else { v })
+                    })
+                    .collect();
+                if means.len() < ns {
+                    return None;
+                }
+                // the baseline unless a challenger is strictly better
+                means
+                    .iter()
+                    .fold(None::<(usize, f64)>, |acc, &(s, v)| match acc {
+                        None => Some((s, v)),
+                        Some((_, bv)) if v > bv => Some((s, v)),
+                        Some(a) if s == base && v >= a.1 => Some((s, v)),
+                        a => a,
+                    })
+                    .map(|(s, _)| s)
+            };
+            Some(Preferred {
+                metric: m,
+                plan: best(false)?,
+                changed: best(true)?,
+            })
+        })
+        .collect();
     let mut scenario = spec.resolved();
     scenario.overrides = changed.overrides.clone();
     Ok(WhatIf {
         scenario,
         rows,
+        decisions,
+        preferred,
         quantiles_exact: acc.exact(),
     })
 }

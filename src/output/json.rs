@@ -182,6 +182,33 @@ pub fn whatif_json(w: &WhatIf) -> serde_json::Value {
             })
         })
         .collect();
+    let decisions: Vec<serde_json::Value> = w
+        .decisions
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "strategy": w.strategy_name(d.strategy),
+                "baseline": w.strategy_name(d.baseline),
+                "metric": d.metric.name(),
+                "plan_diff": summary_json(&d.plan_diff),
+                "changed_diff": summary_json(&d.changed_diff),
+                "plan_p_beats": prop_json(&d.plan_beats),
+                "changed_p_beats": prop_json(&d.changed_beats),
+                "material": d.material(),
+            })
+        })
+        .collect();
+    let preferred: Vec<serde_json::Value> = w
+        .preferred
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "metric": p.metric.name(),
+                "plan": w.strategy_name(p.plan),
+                "changed": w.strategy_name(p.changed),
+            })
+        })
+        .collect();
     serde_json::json!({
         "scenario": scn.name,
         "file": scn.file.display().to_string(),
@@ -190,6 +217,8 @@ pub fn whatif_json(w: &WhatIf) -> serde_json::Value {
         "ci": scn.ci,
         "changes": scn.overrides,
         "rows": rows,
+        "decision": decisions,
+        "preferred": preferred,
     })
 }
 

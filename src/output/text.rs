@@ -462,7 +462,135 @@ pub fn render_whatif(w: &WhatIf) -> String {
             let _ = writeln!(o, "  (unchanged in every trial)");
         }
     }
+    render_redecision(&mut o, w);
     o
+}
+
+/// The what-if's effect on the decision: each challenger against the
+/// baseline in the plan and under the change, and what changed
+/// materially (the preferred strategy, or P(beats) by 5 points or more).
+fn render_redecision(o: &mut String, w: &WhatIf) {
+    if w.decisions.is_empty() {
+        return;
+    }
+    let scn = &w.scenario;
+    let ci = level(scn.ci);
+    let base = &scn.strategies[scn.baseline].name;
+    let sales_cost = w
+        .rows
+        .iter()
+        .filter(|r| r.metric == Metric::SalesCost)
+        .map(|r| r.plan_mean.max(r.changed_mean))
+        .fold(0.0, f64::max);
+    let metrics: Vec<Metric> = KEY_METRICS
+        .into_iter()
+        .chain(v2_metrics(scn, sales_cost))
+        .filter(|m| !matches!(m, Metric::MqlsRecycled))
+        .collect();
+    let _ = writeln!(
+        o,
+        "\nThe decision: each strategy against the baseline ({base}), paired, in the plan and under the change"
+    );
+    let _ = writeln!(
+        o,
+        "  {:<18} {:<12} {:>14} {:>24}   {:>14} {:>24}",
+        "metric",
+        "strategy",
+        "plan: diff",
+        format!("P(beats) [{ci} CI]"),
+        "changed: diff",
+        format!("P(beats) [{ci} CI]"),
+    );
+    for m in &metrics {
+        for d in w.decisions.iter().filter(|d| d.metric == *m) {
+            let _ = writeln!(
+                o,
+                "  {:<18} {:<12} {:>14} {:>24}   {:>14} {:>24}{}",
+                m.name(),
+                scn.strategies[d.strategy].name,
+                signed(*m, d.plan_diff.mean),
+                prop(&d.plan_beats),
+                signed(*m, d.changed_diff.mean),
+                prop(&d.changed_beats),
+                if d.material() { "  *" } else { "" }
+            );
+        }
+    }
+    if let Some(p) = w.preferred.iter().find(|p| p.metric == Metric::Bookings) {
+        let (a, b) = (
+            &scn.strategies[p.plan].name,
+            &scn.strategies[p.changed].name,
+        );
+        let beats = w
+            .decisions
+            .iter()
+            .filter(|d| d.metric == Metric::Bookings)
+            .map(|d| {
+                format!(
+                    "P({} beats {base}) {} → {}",
+                    scn.strategies[d.strategy].name,
+                    pct(d.plan_beats.p),
+                    pct(d.changed_beats.p)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if a == b {
+            let _ = writeln!(
+                o,
+                "On bookings, {a} stays preferred under the change: {beats}."
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "On bookings, the change reverses the decision: {a} in the plan, {b} under the change; {beats}."
+            );
+        }
+    }
+    let mut changes: Vec<String> = Vec::new();
+    for p in w.preferred.iter().filter(|p| metrics.contains(&p.metric)) {
+        if p.plan != p.changed {
+            changes.push(format!(
+                "the preferred strategy on {} changes from {} to {}",
+                p.metric.name(),
+                scn.strategies[p.plan].name,
+                scn.strategies[p.changed].name
+            ));
+        }
+    }
+    for d in w
+        .decisions
+        .iter()
+        .filter(|d| metrics.contains(&d.metric) && d.material())
+    {
+        changes.push(format!(
+            "P({} beats {base} on {}) moves from {} to {} ({:+.1} points)",
+            scn.strategies[d.strategy].name,
+            d.metric.name(),
+            pct(d.plan_beats.p),
+            pct(d.changed_beats.p),
+            100.0 * (d.changed_beats.p - d.plan_beats.p)
+        ));
+    }
+    if changes.is_empty() {
+        let bookings = w
+            .preferred
+            .iter()
+            .find(|p| p.metric == Metric::Bookings)
+            .map_or_else(String::new, |p| {
+                format!(" ({} on bookings)", scn.strategies[p.plan].name)
+            });
+        let _ = writeln!(
+            o,
+            "The decision does not change materially: on every metric above the preferred strategy stays the same{bookings} and P(beats) moves by less than {:.0} points.",
+            100.0 * crate::experiment::MATERIAL_P
+        );
+    } else {
+        let _ = writeln!(o, "The decision changes (* above):");
+        for c in changes {
+            let _ = writeln!(o, "  - {c}");
+        }
+    }
 }
 
 /// Render a sweep's outcome: the objective per point and strategy, the best
