@@ -32,7 +32,8 @@ fn path_value(plan: &Plan, x: f64) -> String {
 /// mean as its metric is shown.
 fn statistic(plan: &Plan, x: f64) -> String {
     match (plan.goal.probability, plan.measure) {
-        (Some(_), _) => pct(x),
+        // two decimals: the search tells 79.97% from 80.00%
+        (Some(_), _) => format!("{:.2}%", 100.0 * x),
         (None, Measure::Metric(m)) => super::text::fmt_value(m, x),
         (None, Measure::Quarter(..)) => format!("{x:.2}"),
     }

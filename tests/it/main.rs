@@ -46,6 +46,10 @@
 //! - [`crm`]: calibration from CRM exports — the closed loop synth →
 //!   calibrate recovering the true parameters, a backtest's coverage on a
 //!   stationary history, messy and unusable exports on the command line;
+//! - [`decide`]: the decision tools against closed forms — the goal seek's
+//!   answer and uncertainty, rank correlations, variance shares, decile
+//!   means and swings of a linear measure, EVPI and EVPPI of a known
+//!   decision — and the `plan`, `sensitivity` and `whatif` outputs;
 //! - [`architecture`]: the module layering of `src/`.
 //!
 //! Shared helpers: [`common`] (the reference fixture, running the built
@@ -64,6 +68,7 @@ mod commands;
 mod correlation;
 mod coverage;
 mod crm;
+mod decide;
 mod determinism;
 mod files;
 mod fuzz_props;
