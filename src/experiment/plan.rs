@@ -934,7 +934,7 @@ fn seek(s: &mut Search<'_>) -> Result<Sought, Error> {
     let side = |k: i64, from: i64, to: i64| (from.min(to)..=from.max(to)).contains(&k);
     let crossing = |s: &mut Search<'_>,
                     margin: &dyn Fn(&Evaluation) -> f64|
-     -> Result<(i64, bool), Error> {
+     -> Result<(i64, i64, bool), Error> {
         // the nearest evaluated point outside (margin < 0) and inside (≥ 0)
         // around the answer's bracket, on the path from out_end to in_end
         let known: Vec<(i64, f64)> = s
@@ -959,28 +959,30 @@ fn seek(s: &mut Search<'_>) -> Result<Sought, Error> {
                 // the interval contains the goal at the out end already
                 let m = margin(&s.eval(out_end)?);
                 if m >= 0.0 {
-                    return Ok((out_end, true));
+                    return Ok((out_end, out_end, true));
                 }
                 let inside = inside.unwrap_or(in_end);
-                let (_, i) = s.boundary(out_end, inside, margin)?;
-                Ok((i, false))
+                let (o, i) = s.boundary(out_end, inside, margin)?;
+                Ok((o, i, false))
             }
             (Some(o), None) => {
                 let m = margin(&s.eval(in_end)?);
                 if m < 0.0 {
-                    return Ok((in_end, true));
+                    return Ok((in_end, in_end, true));
                 }
-                let (_, i) = s.boundary(o, in_end, margin)?;
-                Ok((i, false))
+                let (o, i) = s.boundary(o, in_end, margin)?;
+                Ok((o, i, false))
             }
             (Some(o), Some(i)) => {
-                let (_, i) = s.boundary(o, i, margin)?;
-                Ok((i, false))
+                let (o, i) = s.boundary(o, i, margin)?;
+                Ok((o, i, false))
             }
         }
     };
-    let (k_u, open_u) = crossing(s, &upper)?;
-    let (k_l, open_l) = crossing(s, &lower)?;
+    // the first value (from the out side) whose interval reaches the goal,
+    // and the last one before the interval is wholly past it
+    let (_, k_u, open_u) = crossing(s, &upper)?;
+    let (k_l, _, open_l) = crossing(s, &lower)?;
     // k_u is on the out side of the answer, k_l on the in side
     let (lo_k, hi_k, open) = if out < inn {
         (k_u, k_l, (open_u, open_l))

@@ -168,7 +168,7 @@ pub fn render_plan(plan: &Plan) -> String {
     for n in &plan.notes {
         let _ = writeln!(o, "note: {n}");
     }
-    let _ = writeln!(o, "\nEvaluations (in value order)");
+    let _ = writeln!(o, "\nEvaluations of {} (in value order)", plan.column());
     let stat_name = if plan.goal.probability.is_some() {
         "P(goal)"
     } else {
@@ -177,14 +177,7 @@ pub fn render_plan(plan: &Plan) -> String {
     let _ = writeln!(
         o,
         "  {:>16} {:>14} {:>30}  met",
-        plan.column()
-            .chars()
-            .rev()
-            .take(16)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<String>(),
+        "value",
         stat_name,
         format!("{ci} CI")
     );
