@@ -1,4 +1,5 @@
-//! Experiments: what a user runs. A plain run, a what-if, a sweep and a
+//! Experiments: what a user runs. A plain run, a what-if, a sweep, a
+//! goal seek ([`plan`]), a sensitivity analysis ([`sensitivity`]) and a
 //! batch, each a library function over a [`RunSpec`] (or a spec built on
 //! one) that returns a result value; the [`crate::output`] layer turns
 //! those into text, CSV, JSON and files.

@@ -17,7 +17,8 @@
 //! engine                            many trials: seeding, chunks, windows of Blocks
 //! accum                             streaming per-series accumulators, quantile sketch
 //! analysis                          accumulators → a run's statistics
-//! experiment                        run, whatif, sweep, batch over a RunSpec
+//! experiment                        run, whatif, sweep, batch, plan (goal seek) and
+//!                                   sensitivity (EVPI, EVPPI) over a RunSpec
 //! crm                               CRM exports: read, calibrate, synthesise, backtest
 //! output                            text, CSV, JSON, atomic files
 //! ```
