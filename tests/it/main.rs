@@ -46,6 +46,11 @@
 //! - [`crm`]: calibration from CRM exports — the closed loop synth →
 //!   calibrate recovering the true parameters, a backtest's coverage on a
 //!   stationary history, messy and unusable exports on the command line;
+//! - [`patterns`]: `*` patterns in `--set`/`--scale`/`--vary` paths — the
+//!   same numbers as the explicit changes, shared parameters scaled once,
+//!   the matches listed, no match an error;
+//! - [`sweeps`]: points run in parallel give the same bytes, P(target)
+//!   with its Wilson interval in the sweep outputs, P(target) crossovers;
 //! - [`architecture`]: the module layering of `src/`.
 //!
 //! Shared helpers: [`common`] (the reference fixture, running the built
@@ -72,6 +77,8 @@ mod hardening;
 mod limits;
 mod model_laws;
 mod model_v2;
+mod patterns;
 mod robustness;
 mod streaming;
+mod sweeps;
 mod value_stability;
