@@ -621,13 +621,25 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             ),
         ));
     }
+    let pool = crate::engine::thread_pool(spec.threads)?;
+    // every point's scenario, validated on the pool; errors are taken in
+    // point order below, as if loaded one after another
+    let loaded: Vec<(Vec<Override>, Result<Scenario, ScenarioError>)> = pool.install(|| {
+        points
+            .par_iter()
+            .map(|idx| {
+                let own = point_overrides(&spec.axes, idx);
+                let mut all = spec.changes.clone();
+                all.extend(own.iter().cloned());
+                let scn = overrides::from_toml_str(&text, &spec.file, &all);
+                (own, scn)
+            })
+            .collect()
+    });
     let mut specs = Vec::with_capacity(points.len());
     let mut axis_matches = Vec::new();
-    for idx in &points {
-        let mut all = spec.changes.clone();
-        let own = point_overrides(&spec.axes, idx);
-        all.extend(own.iter().cloned());
-        let scn = overrides::from_toml_str(&text, &spec.file, &all)?;
+    for (own, scn) in loaded {
+        let scn = scn?;
         if specs.is_empty() {
             axis_matches = own
                 .iter()
@@ -646,7 +658,6 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             .map_err(|e| Error::invalid(format!("point {}", specs.len()), e.to_string()))?;
         specs.push(s);
     }
-    let pool = crate::engine::thread_pool(spec.threads)?;
     let parallel = spec.parallel_points.unwrap_or_else(|| {
         let most = specs.iter().map(|s| s.trials.div_ceil(CHUNK)).max();
         let threads = pool.current_num_threads() as u64;
