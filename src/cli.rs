@@ -29,6 +29,15 @@ pub fn print_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         .context("writing to stdout")
 }
 
+/// Tell on stderr what each `*` pattern of a scenario's changes matched:
+/// `note: {prefix}--scale PATTERN=F matched N parameters: ...`.
+pub fn say_matched(prefix: &str, matched: &[pipesim::scenario::overrides::Expansion]) {
+    for e in matched {
+        let line = format!("note: {prefix}{} {}", e.change, e.summary());
+        say!("{}", pipesim::output::text::escape_controls(&line));
+    }
+}
+
 /// A JSON document as pretty bytes with a final newline.
 pub fn json_bytes(v: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
     let mut b = serde_json::to_vec_pretty(v).context("formatting JSON")?;

@@ -63,8 +63,8 @@ pub use spec::{
     MAX_SERIES, MAX_THREADS, MAX_WORK, MAX_WORK_PER_TRIAL, RunSpec, run_series, within_work_limits,
 };
 pub use sweep::{
-    Axis, Crossover, MAX_POINTS, Objective, Sweep, SweepSpec, best_point, crossovers, grid,
-    point_overrides, sweep,
+    Axis, Crossover, MAX_POINTS, Objective, POINT_PARALLEL_CHUNKS_PER_THREAD, Sweep, SweepSpec,
+    best_point, crossovers, grid, near_best, point_overrides, point_ranges, sweep,
 };
 pub use whatif::{DecisionRow, MATERIAL_P, Preferred, WhatIf, WhatIfRow, whatif};
 

@@ -210,18 +210,29 @@ pub fn write_batch(out: OutputDir, b: &Batch) -> Result<(), OutputError> {
     out.commit(&batch_files(b)?, None)
 }
 
+/// The columns the sweep CSV adds after the `summary.csv` ones: the
+/// Wilson interval of `p_target` (empty where the metric has no target).
+pub const SWEEP_EXTRA_HEADER: [&str; 2] = ["p_target_ci_low", "p_target_ci_high"];
+
 /// The sweep CSV: one row per point, strategy and metric — `point`, one
-/// column per axis, then the `summary.csv` columns.
+/// column per axis, the `summary.csv` columns, then
+/// [`SWEEP_EXTRA_HEADER`].
 pub fn sweep_csv(s: &Sweep) -> Result<Vec<u8>, OutputError> {
     let mut header: Vec<String> = vec!["point".to_string()];
     header.extend(s.axes.iter().map(|a| a.column()));
     header.extend(csv::SUMMARY_HEADER.iter().map(|h| h.to_string()));
+    header.extend(SWEEP_EXTRA_HEADER.iter().map(|h| h.to_string()));
     let mut rows = Vec::new();
     for (p, (idx, a)) in s.points.iter().zip(&s.runs).enumerate() {
-        for r in csv::summary_rows(a) {
+        let metrics = a.strategies.iter().flat_map(|st| st.metrics.iter());
+        for (r, ms) in csv::summary_rows(a).into_iter().zip(metrics) {
             let mut row = vec![p.to_string()];
             row.extend(s.axes.iter().zip(idx).map(|(ax, &i)| ax.values[i].clone()));
             row.extend(r);
+            match ms.target {
+                Some((_, pt)) => row.extend([csv::num(pt.low), csv::num(pt.high)]),
+                None => row.extend([String::new(), String::new()]),
+            }
             rows.push(row);
         }
     }

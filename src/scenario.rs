@@ -324,6 +324,9 @@ pub struct Scenario {
     pub copula: Option<Copula>,
     /// Command-line overrides applied, as given (`--set sales.reps=8`).
     pub overrides: Vec<String>,
+    /// What each override with a `*` pattern in its path matched, in the
+    /// order the overrides were applied (empty without patterns).
+    pub matched: Vec<overrides::Expansion>,
 }
 
 // ---------------------------------------------------------------- loading
@@ -596,6 +599,7 @@ impl Scenario {
             correlated: Vec::new(),
             copula: None,
             overrides: Vec::new(),
+            matched: Vec::new(),
         };
         correlate(&mut scn, raw.correlation.as_deref().unwrap_or_default()).map_err(|e| vec![e])?;
         let errors = bounds::check(&scn);

@@ -23,6 +23,9 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
     // every input loaded and --out checked, locked and staged before any
     // scenario runs; bad input writes nothing
     let loaded = experiment::load_batch(&spec)?;
+    for (name, scn) in loaded.scenarios() {
+        super::say_matched(&format!("{name}: "), &scn.matched);
+    }
     if loaded.runnable() == 0 {
         return failed(&loaded.failed());
     }

@@ -15,6 +15,7 @@ use super::progress::Bar;
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let changes = args.sim.changes.parse()?;
     let scn = experiment::load(&args.scenario, &changes)?;
+    super::say_matched("", &scn.matched);
     let precision = match &args.precision {
         None => None,
         Some(p) => Some(Precision {

@@ -38,6 +38,17 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         let bar = Bar::new(args.sim.quiet, "sweep");
         experiment::sweep(&spec, &bar)?
     };
+    super::say_matched("", &sweep.base.matched);
+    for (axis, e) in sweep.axes.iter().zip(&sweep.axis_matches) {
+        if let Some(e) = e {
+            let flag = match axis.kind {
+                Kind::Set => "--vary",
+                Kind::Scale => "--vary-scale",
+            };
+            let line = format!("note: {flag} {} {}", axis.path, e.summary());
+            say!("{}", text::escape_controls(&line));
+        }
+    }
     let csv = output::sweep_csv(&sweep)?;
     match args.format {
         Format::Csv => super::print_stdout(&csv)?,

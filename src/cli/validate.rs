@@ -15,6 +15,9 @@ pub fn validate(file: &Path, changes: &Changes) -> anyhow::Result<()> {
     for o in &scn.overrides {
         out.push_str(&format!("  changed: {o}\n"));
     }
+    for e in &scn.matched {
+        out.push_str(&format!("  {} {}\n", e.change, e.summary()));
+    }
     out.push_str(&text::describe_work(&scn, scn.trials));
     super::print_stdout(out.as_bytes())
 }

@@ -25,6 +25,7 @@ pub fn whatif(args: WhatifArgs) -> anyhow::Result<()> {
         .threads(args.sim.threads())
         .allow_large_run(args.sim.allow_large_run);
     let changed = experiment::load(&args.scenario, &changes)?;
+    super::say_matched("", &changed.matched);
     plan.check()?;
     // checked and staged before the simulation; never the scenario itself
     let out = match &args.out {

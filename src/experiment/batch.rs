@@ -152,6 +152,14 @@ pub struct LoadedBatch {
 }
 
 impl LoadedBatch {
+    /// The scenarios that will run: `scenario` column and scenario (with
+    /// its changes applied), in input order.
+    pub fn scenarios(&self) -> impl Iterator<Item = (&str, &Scenario)> {
+        self.runs
+            .iter()
+            .map(|(_, name, spec)| (name.as_str(), &spec.scenario))
+    }
+
     /// How many scenarios loaded and will run.
     pub fn runnable(&self) -> usize {
         self.runs.len()

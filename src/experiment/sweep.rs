@@ -14,15 +14,31 @@
 //! (the mean of bookings, revenue or roi, or P(metric ≥ target)), and for
 //! each non-baseline strategy where it overtakes the baseline (or falls
 //! behind it) along the first axis, with the others held at each of their
-//! values.
+//! values. For a P(target) objective it also says which points are within
+//! the best one's Wilson interval ([`near_best`]).
+//!
+//! An axis path may be a `*` pattern ([`crate::scenario::overrides`]); the
+//! sweep records what each matched ([`Sweep::axis_matches`]), and refuses
+//! two axes, or an axis and a common change, that touch the same path.
+//!
+//! Points run one after another, each on the whole thread pool — or, when
+//! the points are small (fewer than [`POINT_PARALLEL_CHUNKS_PER_THREAD`]
+//! chunks of trials per worker thread, so one point cannot keep the pool
+//! busy), several at a time on the pool. Either way a point's numbers
+//! depend only on its scenario, seed and trials, so the results are the
+//! same bit for bit ([`SweepSpec::parallel_points`] forces either way).
 
 use std::path::PathBuf;
 
+use rayon::prelude::*;
+
 use crate::analysis::Analysis;
+use crate::engine::CHUNK;
 use crate::error::ScenarioError;
 use crate::metrics::Metric;
 use crate::scenario::Scenario;
-use crate::scenario::overrides::{self, Kind, Override};
+use crate::scenario::overrides::{self, Expansion, Kind, Override};
+use crate::stats::Proportion;
 
 use super::spec::check_trials;
 use super::{Error, Progress, RunSpec, run_in_pool};
@@ -30,6 +46,12 @@ use super::{Error, Progress, RunSpec, run_in_pool};
 /// Most points a sweep accepts (a typo in a step should not start a
 /// million-point run).
 pub const MAX_POINTS: usize = 10_000;
+
+/// Points run several at a time when every point has fewer than this many
+/// chunks ([`CHUNK`] trials) per worker thread: below that a point's
+/// windows leave workers idle, and its accumulation and analysis run on
+/// one thread.
+pub const POINT_PARALLEL_CHUNKS_PER_THREAD: u64 = 4;
 
 /// One varied path and its values.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +267,18 @@ impl Objective {
         }
     }
 
+    /// P(metric ≥ target) with its Wilson interval, for a P(target)
+    /// objective whose metric has a target (`None` for a mean).
+    pub fn proportion(self, a: &Analysis, strategy: usize) -> Option<Proportion> {
+        match self {
+            Objective::Mean(_) => None,
+            Objective::PTarget(m) => a.strategies[strategy]
+                .get(m)
+                .and_then(|s| s.target)
+                .map(|(_, p)| p),
+        }
+    }
+
     /// The objective's value for one strategy of one point (NaN when
     /// undefined, e.g. no target set).
     pub fn value(self, a: &Analysis, strategy: usize) -> f64 {
@@ -326,32 +360,84 @@ pub fn crossovers(
     let stride = points.len() / first.values.len().max(1);
     for s in (0..strategies).filter(|s| *s != baseline) {
         for rest in 0..stride {
-            for i in 0..first.values.len().saturating_sub(1) {
-                let (p, q) = (i * stride + rest, (i + 1) * stride + rest);
-                let diff = |p: usize| {
-                    objective.value(&analyses[p], s) - objective.value(&analyses[p], baseline)
-                };
-                let (d0, d1) = (diff(p), diff(q));
-                if d0.is_nan() || d1.is_nan() || d0 == 0.0 || d0.signum() == d1.signum() {
+            // the last value along the axis where the two differ: a tie
+            // (common for P(target) at 0 or 1) is no side, so a crossing
+            // through a tie is found between the values on either side
+            let mut last: Option<(usize, usize, f64)> = None;
+            for i in 0..first.values.len() {
+                let q = i * stride + rest;
+                let d1 = objective.value(&analyses[q], s) - objective.value(&analyses[q], baseline);
+                if d1.is_nan() {
+                    last = None;
                     continue;
                 }
-                let at = match (first.number(i), first.number(i + 1)) {
-                    (Some(x0), Some(x1)) => Some(x0 + (x1 - x0) * d0 / (d0 - d1)),
-                    _ => None,
-                };
-                out.push(Crossover {
-                    strategy: s,
-                    baseline,
-                    from_point: p,
-                    to_point: q,
-                    diff_from: d0,
-                    diff_to: d1,
-                    at,
-                });
+                if d1 == 0.0 {
+                    continue;
+                }
+                if let Some((h, p, d0)) = last
+                    && d0.signum() != d1.signum()
+                {
+                    let at = match (first.number(h), first.number(i)) {
+                        (Some(x0), Some(x1)) => Some(x0 + (x1 - x0) * d0 / (d0 - d1)),
+                        _ => None,
+                    };
+                    out.push(Crossover {
+                        strategy: s,
+                        baseline,
+                        from_point: p,
+                        to_point: q,
+                        diff_from: d0,
+                        diff_to: d1,
+                        at,
+                    });
+                }
+                last = Some((i, q, d1));
             }
         }
     }
     out
+}
+
+/// The points whose P(target) is within the best point's Wilson interval
+/// for `strategy` (the P of the point lies in the best's interval, or the
+/// point's interval holds the best's P), the best among them, in point
+/// order; empty for a mean objective or when no point has a P.
+pub fn near_best(analyses: &[Analysis], objective: Objective, strategy: usize) -> Vec<usize> {
+    let Some(best) = best_point(analyses, objective, strategy) else {
+        return Vec::new();
+    };
+    let Some(b) = objective.proportion(&analyses[best], strategy) else {
+        return Vec::new();
+    };
+    analyses
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            objective
+                .proportion(a, strategy)
+                .is_some_and(|p| (b.low <= p.p && p.p <= b.high) || (p.low <= b.p && b.p <= p.high))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Point indices as ranges: `[6, 7, 8, 9, 12]` → `6-9, 12`.
+pub fn point_ranges(points: &[usize]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < points.len() {
+        let mut j = i;
+        while j + 1 < points.len() && points[j + 1] == points[j] + 1 {
+            j += 1;
+        }
+        out.push(if j > i {
+            format!("{}-{}", points[i], points[j])
+        } else {
+            points[i].to_string()
+        });
+        i = j + 1;
+    }
+    out.join(", ")
 }
 
 #[cfg(test)]
@@ -430,6 +516,11 @@ pub struct SweepSpec {
     pub threads: usize,
     /// Run points even above the work limits (`--allow-large-run`).
     pub allow_large_run: bool,
+    /// Several points at a time on the pool (`Some(true)`), one after
+    /// another (`Some(false)`), or whichever is faster for the points'
+    /// size (`None`, see [`POINT_PARALLEL_CHUNKS_PER_THREAD`]). The
+    /// results are the same.
+    pub parallel_points: Option<bool>,
 }
 
 impl SweepSpec {
@@ -444,6 +535,7 @@ impl SweepSpec {
             seed: None,
             threads: 0,
             allow_large_run: false,
+            parallel_points: None,
         }
     }
 }
@@ -459,6 +551,11 @@ pub struct Sweep {
     pub points: Vec<Vec<usize>>,
     /// Per point, its analysis.
     pub runs: Vec<Analysis>,
+    /// Per axis, what its `*` pattern matched at point 0 (`None` for a
+    /// plain path); the common changes' are in `base.matched`.
+    pub axis_matches: Vec<Option<Expansion>>,
+    /// Did the points run several at a time?
+    pub parallel_points: bool,
 }
 
 /// Run every point of the grid. Every point is validated before any is
@@ -524,11 +621,32 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             ),
         ));
     }
+    let pool = crate::engine::thread_pool(spec.threads)?;
+    // every point's scenario, validated on the pool; errors are taken in
+    // point order below, as if loaded one after another
+    let loaded: Vec<(Vec<Override>, Result<Scenario, ScenarioError>)> = pool.install(|| {
+        points
+            .par_iter()
+            .map(|idx| {
+                let own = point_overrides(&spec.axes, idx);
+                let mut all = spec.changes.clone();
+                all.extend(own.iter().cloned());
+                let scn = overrides::from_toml_str(&text, &spec.file, &all);
+                (own, scn)
+            })
+            .collect()
+    });
     let mut specs = Vec::with_capacity(points.len());
-    for idx in &points {
-        let mut all = spec.changes.clone();
-        all.extend(point_overrides(&spec.axes, idx));
-        let scn = overrides::from_toml_str(&text, &spec.file, &all)?;
+    let mut axis_matches = Vec::new();
+    for (own, scn) in loaded {
+        let scn = scn?;
+        if specs.is_empty() {
+            axis_matches = own
+                .iter()
+                .map(|o| scn.matched.iter().find(|e| e.change == *o).cloned())
+                .collect();
+            check_disjoint(spec, &own, &scn.matched)?;
+        }
         // --trials/--seed win; otherwise a point keeps its own (the same
         // for every point unless `trials` or `seed` is varied).
         let s = RunSpec::new(scn)
@@ -540,21 +658,84 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             .map_err(|e| Error::invalid(format!("point {}", specs.len()), e.to_string()))?;
         specs.push(s);
     }
-    let pool = crate::engine::thread_pool(spec.threads)?;
+    let parallel = spec.parallel_points.unwrap_or_else(|| {
+        let most = specs.iter().map(|s| s.trials.div_ceil(CHUNK)).max();
+        let threads = pool.current_num_threads() as u64;
+        threads > 1
+            && specs.len() > 1
+            && most.is_some_and(|c| c < POINT_PARALLEL_CHUNKS_PER_THREAD * threads)
+    });
     progress.begin(specs.iter().map(|s| s.trials).sum());
-    let mut runs = Vec::with_capacity(points.len());
-    for (p, s) in specs.iter().enumerate() {
-        progress.stage(&format!("point {}/{}", p + 1, points.len()));
-        let r = pool.install(|| run_in_pool(s, &Quiet(progress), None))?;
-        runs.push(r.analysis);
-    }
+    let runs = if parallel {
+        progress.stage(&format!("{} points, several at a time", points.len()));
+        let quiet = Quiet(progress);
+        let results: Vec<Result<Analysis, Error>> = pool.install(|| {
+            specs
+                .par_iter()
+                .map(|s| run_in_pool(s, &quiet, None).map(|r| r.analysis))
+                .collect()
+        });
+        // the first failure in point order, whatever finished first
+        results.into_iter().collect::<Result<Vec<_>, _>>()?
+    } else {
+        let mut runs = Vec::with_capacity(points.len());
+        for (p, s) in specs.iter().enumerate() {
+            progress.stage(&format!("point {}/{}", p + 1, points.len()));
+            let r = pool.install(|| run_in_pool(s, &Quiet(progress), None))?;
+            runs.push(r.analysis);
+        }
+        runs
+    };
     Ok(Sweep {
         base,
         axes: spec.axes.clone(),
         objective: spec.objective,
         points,
         runs,
+        axis_matches,
+        parallel_points: parallel,
     })
+}
+
+/// The paths an override touches: a pattern's matches and their owners,
+/// or its own path.
+fn touched(o: &Override, matched: &[Expansion]) -> Vec<String> {
+    match matched.iter().find(|e| e.change == *o) {
+        Some(e) => e
+            .matches
+            .iter()
+            .flat_map(|m| [m.path.clone(), m.owner.clone()])
+            .collect(),
+        None => vec![o.path.clone()],
+    }
+}
+
+/// Refuse two axes, or an axis and a common change, that touch the same
+/// path (through `*` patterns; equal paths are refused before).
+fn check_disjoint(spec: &SweepSpec, own: &[Override], matched: &[Expansion]) -> Result<(), Error> {
+    let flag = |k: Kind| match k {
+        Kind::Set => "--vary",
+        Kind::Scale => "--vary-scale",
+    };
+    for (i, (a, o)) in spec.axes.iter().zip(own).enumerate() {
+        let mine = touched(o, matched);
+        let others = own[..i]
+            .iter()
+            .zip(&spec.axes)
+            .map(|(p, b)| (p, format!("{} {}", flag(b.kind), b.path)))
+            .chain(spec.changes.iter().map(|c| (c, c.to_string())));
+        for (other, name) in others {
+            if let Some(both) = touched(other, matched).iter().find(|p| mine.contains(p)) {
+                return Err(Error::invalid(
+                    format!("{} {}", flag(a.kind), a.path),
+                    format!(
+                        "it and {name} both change {both}; a path is varied by one axis, or changed for every point, not both"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Passes trials on, but not the start of each point's run (the sweep

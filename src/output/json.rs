@@ -4,7 +4,9 @@
 //! non-finite number.
 
 use crate::analysis::Analysis;
-use crate::experiment::{PrecisionReached, Sweep, WhatIf};
+use crate::experiment::{
+    Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers, near_best,
+};
 use crate::scenario::Scenario;
 use crate::stats::{Proportion, QUANTILES, Summary};
 
@@ -240,13 +242,66 @@ pub fn sweep_json(sw: &Sweep) -> serde_json::Value {
             for (a, &k) in sw.axes.iter().zip(idx) {
                 values.insert(a.column(), a.values[k].clone().into());
             }
+            let mut objective = serde_json::Map::new();
+            for (k, st) in sw.base.strategies.iter().enumerate() {
+                objective.insert(st.name.clone(), objective_json(sw.objective, run, k));
+            }
             serde_json::json!({
                 "point": i,
                 "values": values,
+                "objective": objective,
                 "analysis": analysis_json(&sw.base, run, None),
             })
         })
         .collect();
+    let best: Vec<serde_json::Value> = sw
+        .base
+        .strategies
+        .iter()
+        .enumerate()
+        .map(|(k, st)| {
+            let point = best_point(&sw.runs, sw.objective, k);
+            let mut b = serde_json::json!({
+                "strategy": st.name,
+                "point": point,
+            });
+            if let (Some(p), Some(obj)) = (point, b.as_object_mut()) {
+                obj.insert(
+                    "objective".into(),
+                    objective_json(sw.objective, &sw.runs[p], k),
+                );
+                if let Objective::PTarget(_) = sw.objective {
+                    obj.insert(
+                        "within_interval".into(),
+                        near_best(&sw.runs, sw.objective, k).into(),
+                    );
+                }
+            }
+            b
+        })
+        .collect();
+    let name = |k: usize| sw.base.strategies.get(k).map(|s| s.name.clone());
+    let crossings: Vec<serde_json::Value> = crossovers(
+        &sw.axes,
+        &sw.points,
+        &sw.runs,
+        sw.objective,
+        sw.base.baseline,
+        sw.base.strategies.len(),
+    )
+    .iter()
+    .map(|c| {
+        serde_json::json!({
+            "strategy": name(c.strategy),
+            "baseline": name(c.baseline),
+            "from_point": c.from_point,
+            "to_point": c.to_point,
+            "diff_from": jnum(c.diff_from),
+            "diff_to": jnum(c.diff_to),
+            "at": c.at.map(jnum),
+        })
+    })
+    .collect();
     serde_json::json!({
         "scenario": sw.base.name,
         "file": sw.base.file.display().to_string(),
@@ -255,5 +310,16 @@ pub fn sweep_json(sw: &Sweep) -> serde_json::Value {
         "objective": sw.objective.to_string(),
         "axes": axes,
         "points": points,
+        "best": best,
+        "crossovers": crossings,
     })
+}
+
+/// The objective of one strategy at one point: `{"value": x}`, and for a
+/// P(target) objective its Wilson interval (`"ci": [low, high]`).
+fn objective_json(objective: Objective, a: &Analysis, strategy: usize) -> serde_json::Value {
+    match objective.proportion(a, strategy) {
+        Some(p) => serde_json::json!({ "value": jnum(p.p), "ci": [jnum(p.low), jnum(p.high)] }),
+        None => serde_json::json!({ "value": jnum(objective.value(a, strategy)) }),
+    }
 }

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use crate::analysis::{Analysis, StrategyStats};
 use crate::dist::Dist;
 use crate::experiment::{
-    Axis, Batch, Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers,
+    Axis, Batch, Objective, PrecisionReached, Sweep, WhatIf, best_point, crossovers, near_best,
+    point_ranges,
 };
 use crate::metrics::Metric;
 pub use crate::metrics::thousands;
@@ -611,23 +612,36 @@ pub fn render_sweep(sweep: &Sweep) -> String {
     for ov in &scn.overrides {
         let _ = writeln!(o, "changed at every point: {ov}");
     }
-    let _ = writeln!(o, "objective: {objective}\n");
-    let fmt_obj = |x: f64| match objective {
-        Objective::Mean(m) => fmt_value(m, x),
+    match objective {
         Objective::PTarget(_) => {
-            if x.is_finite() {
-                pct(x)
-            } else {
-                "n/a".to_string()
-            }
+            let _ = writeln!(
+                o,
+                "objective: {objective}, with its {} Wilson interval\n",
+                level(scn.ci)
+            );
         }
+        Objective::Mean(_) => {
+            let _ = writeln!(o, "objective: {objective}\n");
+        }
+    }
+    // the objective at point `a` for strategy `s`: a P(target) with its
+    // interval, or a mean
+    let fmt_obj = |a: &Analysis, s: usize| match objective {
+        Objective::Mean(m) => fmt_value(m, objective.value(a, s)),
+        Objective::PTarget(_) => objective
+            .proportion(a, s)
+            .map_or_else(|| "n/a".to_string(), |p| prop(&p)),
+    };
+    let width = match objective {
+        Objective::Mean(_) => 16,
+        Objective::PTarget(_) => 24,
     };
     let mut header = format!("  {:>5}", "point");
     for a in axes {
         let _ = write!(header, " {:>18}", a.column());
     }
     for n in &names {
-        let _ = write!(header, " {n:>16}");
+        let _ = write!(header, " {n:>width$}");
     }
     let _ = writeln!(o, "{header}");
     for (p, (idx, a)) in points.iter().zip(analyses).enumerate() {
@@ -636,7 +650,7 @@ pub fn render_sweep(sweep: &Sweep) -> String {
             let _ = write!(line, " {:>18}", axis.values[i]);
         }
         for s in 0..names.len() {
-            let _ = write!(line, " {:>16}", fmt_obj(objective.value(a, s)));
+            let _ = write!(line, " {:>width$}", fmt_obj(a, s));
         }
         let _ = writeln!(o, "{line}");
     }
@@ -651,11 +665,17 @@ pub fn render_sweep(sweep: &Sweep) -> String {
     for (s, n) in names.iter().enumerate() {
         match best_point(analyses, objective, s) {
             Some(p) => {
+                let near = near_best(analyses, objective, s);
+                let within = if near.len() > 1 {
+                    format!("; points {} are within its interval", point_ranges(&near))
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     o,
-                    "best for {n}: point {p} ({}): {}",
+                    "best for {n}: point {p} ({}): {}{within}",
                     point_text(p),
-                    fmt_obj(objective.value(&analyses[p], s))
+                    fmt_obj(&analyses[p], s)
                 );
             }
             None => {

@@ -18,6 +18,25 @@
 //!
 //! Sets apply first, in the order given, then scales. A path that does not
 //! exist is an error listing the nearest valid paths.
+//!
+//! A path may be a pattern: `*` stands for any run of characters within
+//! one step of the path (never `.`, `[` or `]`), so
+//! `strategy.*.channel[*].cost_per_lead` names every strategy's every
+//! channel's cost per lead ([`matches_pattern`]).
+//!
+//! * A `--set` pattern is expanded against [`settable_paths`] of the
+//!   document as the earlier sets left it, and the value is set at every
+//!   match, in that order.
+//! * A `--scale` pattern is expanded against the validated scenario's
+//!   access paths ([`Scenario::params_by_access`]) and its parameters' own
+//!   paths (e.g. `channel.paid_search.cost_per_lead`). Each match stands
+//!   for its owner — the parameter it reads, which for a channel field
+//!   inherited from a shared channel, its strategy or `[sales]` is the
+//!   original — and each owner is scaled exactly once, however many
+//!   matches read it.
+//! * A pattern that matches nothing is an error naming the nearest valid
+//!   paths. What a pattern matched is recorded on the scenario
+//!   ([`Scenario::matched`], [`Expansion`]) for the command line to list.
 
 use std::fmt;
 use std::path::Path;
@@ -126,13 +145,156 @@ pub fn load(file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioErr
     from_toml_str(&text, file, overrides)
 }
 
+/// One path a `*` pattern matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The path matched (for `--scale`, an access path such as a
+    /// strategy's channel field, even when the channel inherits it).
+    pub path: String,
+    /// The parameter the change applies to: the owner's path for an
+    /// inherited `--scale` match, else `path`.
+    pub owner: String,
+}
+
+/// What one override with a `*` pattern in its path matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expansion {
+    /// The override as given (its path is the pattern).
+    pub change: Override,
+    /// Every match, in [`settable_paths`] order for `--set` and in model
+    /// order for `--scale`.
+    pub matches: Vec<Match>,
+}
+
+impl Expansion {
+    /// The parameters changed, each once, in the order first matched.
+    pub fn owners(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for m in &self.matches {
+            if !out.contains(&m.owner.as_str()) {
+                out.push(&m.owner);
+            }
+        }
+        out
+    }
+
+    /// `matched 5 parameters: a, b, ...`; for a `--scale` whose matches
+    /// inherit, `matched 6 paths, 5 parameters (each scaled once): a, b →
+    /// owner, ...`.
+    pub fn summary(&self) -> String {
+        let owners = self.owners().len();
+        let list = self
+            .matches
+            .iter()
+            .map(|m| {
+                if m.owner == m.path {
+                    m.path.clone()
+                } else {
+                    format!("{} → {}", m.path, m.owner)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let n = self.matches.len();
+        let plural = |k: usize, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
+        match self.change.kind {
+            Kind::Set => format!("matched {}: {list}", plural(n, "path")),
+            Kind::Scale if owners == n => format!("matched {}: {list}", plural(n, "parameter")),
+            Kind::Scale => format!(
+                "matched {}, {} (each scaled once): {list}",
+                plural(n, "path"),
+                plural(owners, "parameter")
+            ),
+        }
+    }
+}
+
+/// Does `path` contain a `*` pattern?
+pub fn is_pattern(path: &str) -> bool {
+    path.contains('*')
+}
+
+/// Does `path` match `pattern`? `*` matches any run of characters (also
+/// none) within one step: never `.`, `[` or `]`; every other character
+/// matches itself. Linear in `pattern.len() × path.len()`.
+pub fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let p: Vec<char> = pattern.trim().chars().collect();
+    let s: Vec<char> = path.chars().collect();
+    let within_step = |c: char| !matches!(c, '.' | '[' | ']');
+    // row[j]: does the pattern so far match s[..j]?
+    let mut row = vec![false; s.len() + 1];
+    row[0] = true;
+    for &pc in &p {
+        let mut next = vec![false; s.len() + 1];
+        if pc == '*' {
+            next[0] = row[0];
+            for j in 1..=s.len() {
+                next[j] = row[j] || (next[j - 1] && within_step(s[j - 1]));
+            }
+        } else {
+            for j in 1..=s.len() {
+                next[j] = row[j - 1] && s[j - 1] == pc;
+            }
+        }
+        row = next;
+    }
+    row[s.len()]
+}
+
+/// The paths of `candidates` that `pattern` matches, in order.
+fn expand_among<'a>(pattern: &str, candidates: &'a [String]) -> Vec<&'a String> {
+    candidates
+        .iter()
+        .filter(|c| matches_pattern(pattern, c))
+        .collect()
+}
+
+/// What a `--scale` pattern may match: every access path with its
+/// owner's path, then the owners' paths no access path spells (shared
+/// channels' fields, a strategy's `deal_size` its channels inherit).
+fn scale_candidates(scn: &mut Scenario) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = scn
+        .params_by_access()
+        .into_iter()
+        .map(|(access, p)| (access, p.path.clone()))
+        .collect();
+    for owner in scalable_paths(scn) {
+        if !out.iter().any(|(access, _)| *access == owner) {
+            out.push((owner.clone(), owner));
+        }
+    }
+    out
+}
+
+fn no_match(pattern: &str, valid: &[String]) -> String {
+    let near = nearest(pattern, valid, 5);
+    format!(
+        "the pattern matches no parameter path; nearest valid paths: {}",
+        near.join(", ")
+    )
+}
+
+/// What every `*` pattern among `overrides` matches on this scenario text,
+/// without keeping the scenario (the same expansion [`from_toml_str`]
+/// records in [`Scenario::matched`]).
+pub fn expand(
+    text: &str,
+    file: &Path,
+    overrides: &[Override],
+) -> Result<Vec<Expansion>, ScenarioError> {
+    Ok(from_toml_str(text, file, overrides)?.matched)
+}
+
 /// Parse scenario text, apply overrides and validate.
 pub fn from_toml_str(
     text: &str,
     file: &Path,
     overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
+    let mut matched: Vec<Expansion> = Vec::new();
     let sets: Vec<&Override> = overrides.iter().filter(|o| o.kind == Kind::Set).collect();
+    // every path a set wrote, with the set as given (for error messages)
+    let mut applied: Vec<(String, &Override)> = Vec::new();
     let mut scn = if sets.is_empty() {
         Scenario::from_toml_str(text, file)?
     } else {
@@ -145,12 +307,41 @@ pub fn from_toml_str(
             message: e.message().trim().to_string(),
         })?;
         for o in &sets {
-            apply_set(&mut doc, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
+            if !is_pattern(&o.path) {
+                apply_set(&mut doc, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
+                applied.push((o.path.clone(), o));
+                continue;
+            }
+            let valid = settable_paths(&doc);
+            let paths: Vec<String> = expand_among(&o.path, &valid).into_iter().cloned().collect();
+            if paths.is_empty() {
+                return Err(field_error(file, o, no_match(&o.path, &valid)));
+            }
+            for p in &paths {
+                let one = Override {
+                    path: p.clone(),
+                    ..(*o).clone()
+                };
+                apply_set(&mut doc, &one).map_err(|Rejected(msg)| {
+                    field_error(file, &one, format!("{msg} (from {o})"))
+                })?;
+                applied.push((p.clone(), o));
+            }
+            matched.push(Expansion {
+                change: (*o).clone(),
+                matches: paths
+                    .into_iter()
+                    .map(|p| Match {
+                        owner: p.clone(),
+                        path: p,
+                    })
+                    .collect(),
+            });
         }
         let raw = crate::scenario::raw::raw_from_table(doc, file).map_err(|mut e| {
             // a type error in a value from the command line says so
             if let ScenarioError::Field { path, message, .. } = &mut e
-                && let Some(o) = sets.iter().find(|o| o.path.starts_with(path.as_str()))
+                && let Some((_, o)) = applied.iter().find(|(p, _)| p.starts_with(path.as_str()))
             {
                 message.push_str(&format!(" (from {o})"));
             }
@@ -162,7 +353,9 @@ pub fn from_toml_str(
                 let errors = errors
                     .into_iter()
                     .map(|mut e| {
-                        if let Some(o) = sets.iter().find(|o| e.path.starts_with(&o.path)) {
+                        if let Some((_, o)) =
+                            applied.iter().find(|(p, _)| e.path.starts_with(p.as_str()))
+                        {
                             e.message = format!("{} (from {o})", e.message);
                         }
                         e
@@ -170,7 +363,7 @@ pub fn from_toml_str(
                     .collect();
                 FieldError::all_in_file(errors, file, |path| {
                     // a value set on the command line has no line in the file
-                    if sets.iter().any(|o| path.starts_with(&o.path)) {
+                    if applied.iter().any(|(p, _)| path.starts_with(p.as_str())) {
                         None
                     } else {
                         crate::scenario::locate(text, path)
@@ -183,7 +376,36 @@ pub fn from_toml_str(
             })?
     };
     for o in overrides.iter().filter(|o| o.kind == Kind::Scale) {
-        apply_scale(&mut scn, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
+        if !is_pattern(&o.path) {
+            apply_scale(&mut scn, o).map_err(|Rejected(msg)| field_error(file, o, msg))?;
+            continue;
+        }
+        let candidates = scale_candidates(&mut scn);
+        let matches: Vec<Match> = candidates
+            .iter()
+            .filter(|(access, _)| matches_pattern(&o.path, access))
+            .map(|(access, owner)| Match {
+                path: access.clone(),
+                owner: owner.clone(),
+            })
+            .collect();
+        if matches.is_empty() {
+            let valid: Vec<String> = candidates.into_iter().map(|(access, _)| access).collect();
+            return Err(field_error(file, o, no_match(&o.path, &valid)));
+        }
+        let e = Expansion {
+            change: o.clone(),
+            matches,
+        };
+        for owner in e.owners() {
+            let one = Override {
+                path: owner.to_string(),
+                ..o.clone()
+            };
+            apply_scale(&mut scn, &one)
+                .map_err(|Rejected(msg)| field_error(file, &one, format!("{msg} (from {o})")))?;
+        }
+        matched.push(e);
     }
     if overrides.iter().any(|o| o.kind == Kind::Scale) {
         // a scaled value must still be plausible (and the net rate valid)
@@ -202,6 +424,7 @@ pub fn from_toml_str(
         }
     }
     scn.overrides = overrides.iter().map(|o| o.to_string()).collect();
+    scn.matched = matched;
     Ok(scn)
 }
 
@@ -610,6 +833,122 @@ mod tests {
         );
         assert_eq!(steps("a..b"), None);
         assert_eq!(steps("channel[x]"), None);
+    }
+
+    #[test]
+    fn patterns_match_within_one_step() {
+        let table: &[(&str, &str, bool)] = &[
+            // exact paths match themselves only
+            ("sales.reps", "sales.reps", true),
+            ("sales.reps", "sales.rep", false),
+            ("sales.rep", "sales.reps", false),
+            // a whole step
+            ("strategy.*.sales.reps", "strategy.volume.sales.reps", true),
+            ("strategy.*.sales.reps", "strategy.quality.sales.reps", true),
+            ("strategy.*.sales.reps", "sales.reps", false),
+            ("strategy.*.sales.reps", "strategy.a.b.sales.reps", false),
+            // an index
+            (
+                "segment[*].win_odds_ratio",
+                "segment[0].win_odds_ratio",
+                true,
+            ),
+            (
+                "segment[*].win_odds_ratio",
+                "segment[12].win_odds_ratio",
+                true,
+            ),
+            ("segment[*].win_odds_ratio", "segment.win_odds_ratio", false),
+            (
+                "strategy.*.channel[*].cost_per_lead",
+                "strategy.volume.channel[1].cost_per_lead",
+                true,
+            ),
+            (
+                "strategy.*.channel[*].cost_per_lead",
+                "strategy.volume.channel[1].conversion.sql",
+                false,
+            ),
+            (
+                "strategy.*.channel[*].cost_per_lead",
+                "channel.paid_search.cost_per_lead",
+                false,
+            ),
+            (
+                "channel.*.cost_per_lead",
+                "channel.paid_search.cost_per_lead",
+                true,
+            ),
+            // `*` never crosses `.`, `[` or `]`
+            ("*", "sales.reps", false),
+            ("*", "horizon_months", true),
+            ("sales*", "sales.reps", false),
+            ("strategy.*", "strategy.volume.label", false),
+            (
+                "strategy.volume.channel*",
+                "strategy.volume.channel[0]",
+                false,
+            ),
+            (
+                "strategy.volume.channel[*]",
+                "strategy.volume.channel[0]",
+                true,
+            ),
+            ("a[*]", "a[0]]", false),
+            // at the start and the end of a step or path
+            ("*.demand", "market.demand", true),
+            ("*.demand", "market.x.demand", false),
+            ("sales.*", "sales.reps", true),
+            ("sales.*", "sales.mql_capacity_per_rep", true),
+            ("sales.*reps", "sales.reps", true),
+            ("*_months", "horizon_months", true),
+            ("horizon*", "horizon_months", true),
+            ("horizon_months*", "horizon_months", true),
+            // several in one step
+            ("sales.*_*_*", "sales.mql_capacity_per_rep", true),
+            ("sales.*_*_*", "sales.reps", false),
+            ("sales.*p*r*", "sales.cost_per_rep_month", true),
+            ("*.*", "market.demand", true),
+            ("*.*", "market", false),
+            ("**", "market", true),
+            ("*[*].*", "segment[0].deal_size", true),
+            ("*[*].*", "segment[0].sales.reps", false),
+        ];
+        for &(pattern, path, want) in table {
+            assert_eq!(
+                matches_pattern(pattern, path),
+                want,
+                "{pattern} against {path}"
+            );
+        }
+        assert!(is_pattern("strategy.*.sales.reps"));
+        assert!(!is_pattern("strategy.volume.sales.reps"));
+    }
+
+    #[test]
+    fn expansions_count_paths_and_parameters() {
+        let e = Expansion {
+            change: Override {
+                kind: Kind::Scale,
+                path: "strategy.*.channel[0].cost_per_lead".into(),
+                value: "1.25".into(),
+            },
+            matches: vec![
+                Match {
+                    path: "strategy.a.channel[0].cost_per_lead".into(),
+                    owner: "channel.s.cost_per_lead".into(),
+                },
+                Match {
+                    path: "strategy.b.channel[0].cost_per_lead".into(),
+                    owner: "channel.s.cost_per_lead".into(),
+                },
+            ],
+        };
+        assert_eq!(e.owners(), ["channel.s.cost_per_lead"]);
+        assert_eq!(
+            e.summary(),
+            "matched 2 paths, 1 parameter (each scaled once): strategy.a.channel[0].cost_per_lead → channel.s.cost_per_lead, strategy.b.channel[0].cost_per_lead → channel.s.cost_per_lead"
+        );
     }
 
     #[test]

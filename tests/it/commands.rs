@@ -379,7 +379,8 @@ fn whatif_without_a_change_is_bad_input() {
 
 /// Guards the sweep grid: every point × strategy × metric row, the varied
 /// columns, bit-identical across thread counts, and each point's rows equal
-/// to a `run --set` at the same seed.
+/// to a `run --set` at the same seed (in the `summary.csv` columns; the
+/// sweep appends the interval of `p_target`).
 #[test]
 fn sweep_grid_is_complete_deterministic_and_equals_runs() {
     let dir = tmp();
@@ -425,14 +426,17 @@ fn sweep_grid_is_complete_deterministic_and_equals_runs() {
             "--set",
             &format!("strategy.quality.fixed_cost_per_month={fixed}"),
         ]);
-        assert_eq!(&header[3..], &h[..]);
+        // the summary.csv columns, then the interval of p_target
+        let end = 3 + h.len();
+        assert_eq!(&header[3..end], &h[..]);
+        assert_eq!(&header[end..], ["p_target_ci_low", "p_target_ci_high"]);
         let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == point).collect();
         assert_eq!(mine.len(), run.len());
         for r in mine {
             assert_eq!((r[1].as_str(), r[2].as_str()), (reps, fixed));
             let key = (r[3].clone(), r[4].clone());
             assert_eq!(
-                Some(&r[3..].to_vec()),
+                Some(&r[3..end].to_vec()),
                 run.get(&key),
                 "point {point} {key:?}"
             );

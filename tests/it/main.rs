@@ -50,6 +50,11 @@
 //!   answer and uncertainty, rank correlations, variance shares, decile
 //!   means and swings of a linear measure, EVPI and EVPPI of a known
 //!   decision — and the `plan`, `sensitivity` and `whatif` outputs;
+//! - [`patterns`]: `*` patterns in `--set`/`--scale`/`--vary` paths — the
+//!   same numbers as the explicit changes, shared parameters scaled once,
+//!   the matches listed, no match an error;
+//! - [`sweeps`]: points run in parallel give the same bytes, P(target)
+//!   with its Wilson interval in the sweep outputs, P(target) crossovers;
 //! - [`architecture`]: the module layering of `src/`.
 //!
 //! Shared helpers: [`common`] (the reference fixture, running the built
@@ -77,6 +82,8 @@ mod hardening;
 mod limits;
 mod model_laws;
 mod model_v2;
+mod patterns;
 mod robustness;
 mod streaming;
+mod sweeps;
 mod value_stability;
