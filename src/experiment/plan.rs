@@ -402,6 +402,10 @@ pub enum Outcome {
         /// still contained the goal there).
         range: (f64, f64),
         range_open: (bool, bool),
+        /// The answers the Monte Carlo error allows: `range` and the next
+        /// grid value past it on the side that meets the goal (the first
+        /// value whose interval is wholly past the goal), `(low, high)`.
+        answer_range: (f64, f64),
     },
     /// Every value evaluated meets the goal.
     MetEverywhere { value: f64 },
@@ -990,6 +994,14 @@ fn seek(s: &mut Search<'_>) -> Result<Sought, Error> {
         (k_l, k_u, (open_l, open_u))
     };
     let range = (s.value(lo_k.min(hi_k)), s.value(lo_k.max(hi_k)));
+    // one grid step past the in-side end (unless that end is the range's)
+    let step = if out < inn { 1 } else { -1 };
+    let past = if open.1 && out < inn || open.0 && out > inn {
+        k_l
+    } else {
+        (k_l + step).clamp(a.min(b), a.max(b))
+    };
+    let answer_range = (s.value(k_u.min(past)), s.value(k_u.max(past)));
     if open.0 || open.1 {
         notes.push(
             "the interval of the statistic still contains the goal at an end of the range: the uncertainty extends beyond it; add trials or widen the range".to_string(),
@@ -1001,6 +1013,7 @@ fn seek(s: &mut Search<'_>) -> Result<Sought, Error> {
             other: s.value(out),
             range,
             range_open: open,
+            answer_range,
         },
         increasing,
         monotone,

@@ -92,6 +92,7 @@ pub fn render_plan(plan: &Plan) -> String {
             other,
             range,
             range_open,
+            answer_range,
         } => {
             let e = plan.at(*value);
             let smallest = value > other;
@@ -126,7 +127,9 @@ pub fn render_plan(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 o,
-                "Monte Carlo uncertainty of the answer: the goal is inside the {ci} interval for values from {lo} to {hi}."
+                "Monte Carlo uncertainty of the answer: {} to {} (the goal is inside the {ci} interval for values from {lo} to {hi}).",
+                path_value(plan, answer_range.0),
+                path_value(plan, answer_range.1)
             );
         }
         Outcome::MetEverywhere { value } => {

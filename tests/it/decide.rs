@@ -73,6 +73,7 @@ fn plan_finds_the_closed_form_spend_within_its_uncertainty() {
         other,
         range,
         range_open,
+        answer_range,
     } = plan.outcome
     else {
         panic!("no answer: {:?}", plan.outcome)
@@ -87,7 +88,8 @@ fn plan_finds_the_closed_form_spend_within_its_uncertainty() {
         range.0 <= truth && truth <= range.1,
         "closed form {truth} outside the reported range {range:?} (answer {value})"
     );
-    assert!(range.0 <= value && value <= range.1);
+    assert!(answer_range.0 <= value && value <= answer_range.1);
+    assert!(answer_range.0 == range.0 && answer_range.1 > range.1);
     assert!(range.1 - range.0 < 0.1 * truth, "range {range:?} too wide");
     let at = plan
         .at(value)
