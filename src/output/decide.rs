@@ -232,7 +232,10 @@ pub fn plan_csv(plan: &Plan) -> Result<Vec<u8>, OutputError> {
 fn measure_value(s: &Sensitivity, x: f64) -> String {
     match s.measure {
         Measure::Metric(m) => super::text::fmt_value(m, x),
-        Measure::Quarter(..) => format!("{x:.2}"),
+        // ratios (coverage, attainment) or amounts of one quarter
+        Measure::Quarter(..) if x.abs() >= 1000.0 => thousands(x),
+        Measure::Quarter(..) if x.abs() >= 1.0 || x == 0.0 => format!("{x:.2}"),
+        Measure::Quarter(..) => format!("{x:.4}"),
     }
 }
 
@@ -431,7 +434,8 @@ pub fn render_sensitivity(s: &Sensitivity, rows: usize) -> String {
         let worth: Vec<String> = top
             .iter()
             .take(3)
-            .filter(|(_, x)| *x > 0.0)
+            // worth naming: at least 0.1% of what perfect information is worth
+            .filter(|(_, x)| *x > 0.0 && *x >= 1e-3 * v.evpi)
             .map(|(j, x)| format!("{} {}", s.inputs[*j].path, measure_value(s, *x)))
             .collect();
         if worth.is_empty() {
