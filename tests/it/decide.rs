@@ -423,6 +423,32 @@ fn the_commands_answer_and_write_their_files() {
         "{stdout}"
     );
 
+    // a quarterly measure works; an unknown one exits 2 naming the valid ones
+    let (stdout, _) = pipesim_ok([
+        "sensitivity".as_ref(),
+        scn.as_os_str(),
+        "--trials".as_ref(),
+        "600".as_ref(),
+        "--swing-top".as_ref(),
+        "0".as_ref(),
+        "--metric".as_ref(),
+        "coverage[1]".as_ref(),
+    ]);
+    assert!(
+        stdout.contains("sensitivity of coverage[2027-Q2]"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = pipesim([
+        "sensitivity".as_ref(),
+        scn.as_os_str(),
+        "--trials".as_ref(),
+        "600".as_ref(),
+        "--metric".as_ref(),
+        "bookingz".as_ref(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown metric 'bookingz'"), "{stderr}");
+
     // bad goals and ranges: exit 2, with what is valid
     for (goal, vary, says) in [
         (
