@@ -50,8 +50,8 @@ pub use batch::{
     run_batch, scenario_names,
 };
 pub use plan::{
-    Cmp, Evaluation, Find, Goal, Measure, Outcome, Plan, PlanSpec, is_integer_path, parse_amount,
-    parse_range, plan,
+    Cmp, Column, Evaluation, Find, Goal, Measure, Outcome, Plan, PlanSpec, is_integer_path,
+    parse_amount, parse_range, plan,
 };
 pub use run::{
     Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,

@@ -130,12 +130,32 @@ impl Measure {
         }
     }
 
-    /// Its value in trial `t` (relative to the block's start) of the
-    /// block's strategy `s`.
-    pub fn value(&self, scn: &Scenario, block: &Block, t: usize, s: usize) -> f64 {
+    /// Where its value sits in a [`Block`] of `scn`'s trials: resolve once,
+    /// then read every trial with [`Column::value`].
+    pub fn column(&self, scn: &Scenario) -> Column {
         match *self {
-            Measure::Metric(m) => block.metric(t, s, m.index()),
-            Measure::Quarter(q, qm) => block.monthly(t, s, scn.layout().quarter(q, qm)),
+            Measure::Metric(m) => Column::Metric(m.index()),
+            Measure::Quarter(q, qm) => Column::Detail(scn.layout().quarter(q, qm)),
+        }
+    }
+}
+
+/// A [`Measure`] resolved against a scenario's layout: a metric index or a
+/// detail index ([`crate::metrics::Layout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Metric(usize),
+    Detail(usize),
+}
+
+impl Column {
+    /// The value in trial `t` (relative to the block's start) of the
+    /// block's strategy `s`.
+    #[inline]
+    pub fn value(self, block: &Block, t: usize, s: usize) -> f64 {
+        match self {
+            Column::Metric(k) => block.metric(t, s, k),
+            Column::Detail(j) => block.monthly(t, s, j),
         }
     }
 }
@@ -545,7 +565,7 @@ impl Search<'_> {
         ));
         self.progress.begin(self.trials);
         let goal = &spec.goal;
-        let measure = self.measure;
+        let column = self.measure.column(scn);
         let (mut met, mut n, mut mean, mut m2) = (0u64, 0u64, 0.0f64, 0.0f64);
         let mut bad: Option<f64> = None;
         engine::run_blocks_of(
@@ -557,7 +577,7 @@ impl Search<'_> {
             |blocks: &[Block]| -> Result<(), Error> {
                 let b = &blocks[0];
                 for t in 0..b.len {
-                    let v = measure.value(scn, b, t, 0);
+                    let v = column.value(b, t, 0);
                     if !v.is_finite() {
                         bad.get_or_insert(v);
                         continue;
@@ -580,7 +600,7 @@ impl Search<'_> {
                 format!("--goal {goal}"),
                 format!(
                     "{} is undefined in some trials at {}={} (e.g. roi with a cost of 0)",
-                    measure.name(scn),
+                    self.measure.name(scn),
                     spec.path,
                     value_text(x, self.integer)
                 ),

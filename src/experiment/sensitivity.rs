@@ -187,23 +187,44 @@ impl Sensitivity {
     /// own measure.
     pub fn decision_target(&self) -> &Target {
         let base = self.scenario.baseline;
-        let pick = self.value.as_ref().map_or(base, |v| v.chosen);
-        let best = self
-            .targets
+        let chosen = self.value.as_ref().map_or(base, |v| v.chosen);
+        &self.targets[decision_index(&self.targets, chosen, base)]
+    }
+}
+
+/// Index in `targets` of the decision's target: the chosen strategy's
+/// difference against the baseline or, the baseline chosen, the best
+/// challenger's by mean difference (the last of equals); a single
+/// strategy's own target.
+fn decision_index(targets: &[Target], chosen: usize, base: usize) -> usize {
+    let difference = |s: usize| TargetKind::Difference {
+        strategy: s,
+        baseline: base,
+    };
+    targets
+        .iter()
+        .position(|t| t.kind == difference(chosen))
+        .or_else(|| {
+            targets
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| matches!(t.kind, TargetKind::Difference { .. }))
+                .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean))
+                .map(|(i, _)| i)
+        })
+        .unwrap_or(0)
+}
+
+/// The per-trial values of target `kind`: a strategy's measure, or the
+/// paired difference of two strategies'.
+fn target_series(kind: TargetKind, values: &[Vec<f64>]) -> Vec<f64> {
+    match kind {
+        TargetKind::Strategy(s) => values[s].clone(),
+        TargetKind::Difference { strategy, baseline } => values[strategy]
             .iter()
-            .filter(|t| matches!(t.kind, TargetKind::Difference { .. }))
-            .max_by(|a, b| a.mean.total_cmp(&b.mean));
-        self.targets
-            .iter()
-            .find(|t| {
-                t.kind
-                    == TargetKind::Difference {
-                        strategy: pick,
-                        baseline: base,
-                    }
-            })
-            .or(best)
-            .unwrap_or(&self.targets[0])
+            .zip(&values[baseline])
+            .map(|(a, b)| a - b)
+            .collect(),
     }
 }
 
@@ -291,6 +312,7 @@ fn simulate(
         Vec::new()
     };
     let mut bad: Option<(usize, u64)> = None;
+    let column = measure.column(scn);
     engine::run_blocks(
         &[scn],
         scn.seed,
@@ -300,7 +322,7 @@ fn simulate(
             let b = &blocks[0];
             for t in 0..b.len {
                 for (s, col) in values.iter_mut().enumerate() {
-                    let v = measure.value(scn, b, t, s);
+                    let v = column.value(b, t, s);
                     if !v.is_finite() && bad.is_none() {
                         bad = Some((s, b.start + t as u64));
                     }
@@ -374,49 +396,46 @@ fn analyse(
                 baseline: base,
             }),
     );
-    let series = |k: TargetKind| -> Vec<f64> {
-        match k {
-            TargetKind::Strategy(s) => values[s].clone(),
-            TargetKind::Difference { strategy, baseline } => values[strategy]
-                .iter()
-                .zip(&values[baseline])
-                .map(|(a, b)| a - b)
-                .collect(),
-        }
-    };
     progress.stage("estimating");
     let m = swing_trials as usize;
-    let mut targets: Vec<Target> = kinds
-        .iter()
-        .map(|&k| {
-            let y = series(k);
-            let (mean, sd) = mean_sd(&y);
-            let effects = x
-                .par_iter()
-                .enumerate()
-                .map(|(j, xj)| {
-                    let (low_decile, high_decile) = est::decile_means(xj, &y);
-                    Effect {
-                        input: j,
-                        spearman: est::spearman(xj, &y),
-                        share: est::smooth(xj, &y).r2_adjusted.max(0.0),
-                        low_decile,
-                        high_decile,
-                        swing: None,
-                    }
-                })
-                .collect();
-            Target {
-                kind: k,
-                mean,
-                sd,
-                swing_base: y[..m].iter().sum::<f64>() / m as f64,
-                effects,
-            }
-        })
-        .collect();
+    // per difference target (challenger order), every input's fitted
+    // E[difference | input]: its variance share here, its EVPPI below
+    let mut fitted: Vec<Vec<Vec<f64>>> = Vec::new();
+    let mut targets: Vec<Target> = Vec::with_capacity(kinds.len());
+    for &k in &kinds {
+        let y = target_series(k, &values);
+        let (mean, sd) = mean_sd(&y);
+        let (effects, smooths): (Vec<Effect>, Vec<Vec<f64>>) = x
+            .par_iter()
+            .enumerate()
+            .map(|(j, xj)| {
+                let (low_decile, high_decile) = est::decile_means(xj, &y);
+                let smooth = est::smooth(xj, &y);
+                let effect = Effect {
+                    input: j,
+                    spearman: est::spearman(xj, &y),
+                    share: smooth.r2_adjusted.max(0.0),
+                    low_decile,
+                    high_decile,
+                    swing: None,
+                };
+                (effect, smooth.fitted)
+            })
+            .unzip();
+        if matches!(k, TargetKind::Difference { .. }) {
+            fitted.push(smooths);
+        }
+        targets.push(Target {
+            kind: k,
+            mean,
+            sd,
+            swing_base: y[..m].iter().sum::<f64>() / m as f64,
+            effects,
+        });
+    }
 
-    // the value of information, on the oriented measure
+    // the value of information, on the oriented measure (negating the
+    // measure negates a difference and its fit exactly)
     let value = (ns > 1).then(|| {
         let d: Vec<Vec<f64>> = (0..ns)
             .filter(|&s| s != base)
@@ -430,75 +449,29 @@ fn analyse(
             .collect();
         let challengers: Vec<usize> = (0..ns).filter(|&s| s != base).collect();
         let refs: Vec<&[f64]> = d.iter().map(Vec::as_slice).collect();
-        let (evpi, evpi_se) = est::evpi(&refs);
-        let means: Vec<f64> = d.iter().map(|v| mean_sd(v).0).collect();
-        let chosen = means
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| **m > 0.0)
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(base, |(i, _)| challengers[i]);
-        let evppi = x
-            .par_iter()
-            .map(|xj| {
-                let fitted: Vec<Vec<f64>> = d.iter().map(|dk| est::smooth(xj, dk).fitted).collect();
-                let refs: Vec<&[f64]> = fitted.iter().map(Vec::as_slice).collect();
+        let evpi = est::evpi(&refs);
+        let chosen = evpi.chosen.map_or(base, |i| challengers[i]);
+        let evppi = (0..x.len())
+            .into_par_iter()
+            .map(|j| {
+                let oriented_fits: Vec<Vec<f64>> = fitted
+                    .iter()
+                    .map(|per_input| per_input[j].iter().map(|g| oriented(measure, *g)).collect())
+                    .collect();
+                let refs: Vec<&[f64]> = oriented_fits.iter().map(Vec::as_slice).collect();
                 est::evppi(&refs)
             })
             .collect();
         Value {
             chosen,
-            evpi,
-            evpi_se,
+            evpi: evpi.value,
+            evpi_se: evpi.se,
             evppi,
         }
     });
 
     // swings of the widest bars on the decision's target
-    let decision = {
-        let pick = value.as_ref().map_or(base, |v| v.chosen);
-        let pick = if pick == base {
-            // the best challenger by mean difference
-            (0..ns).filter(|&s| s != base).max_by(|&a, &b| {
-                let ma = targets
-                    .iter()
-                    .find(|t| {
-                        t.kind
-                            == TargetKind::Difference {
-                                strategy: a,
-                                baseline: base,
-                            }
-                    })
-                    .map_or(f64::NAN, |t| t.mean);
-                let mb = targets
-                    .iter()
-                    .find(|t| {
-                        t.kind
-                            == TargetKind::Difference {
-                                strategy: b,
-                                baseline: base,
-                            }
-                    })
-                    .map_or(f64::NAN, |t| t.mean);
-                ma.total_cmp(&mb)
-            })
-        } else {
-            Some(pick)
-        };
-        match pick {
-            Some(s) => targets
-                .iter()
-                .position(|t| {
-                    t.kind
-                        == TargetKind::Difference {
-                            strategy: s,
-                            baseline: base,
-                        }
-                })
-                .unwrap_or(0),
-            None => 0,
-        }
-    };
+    let decision = decision_index(&targets, value.as_ref().map_or(base, |v| v.chosen), base);
     let mut order: Vec<usize> = (0..inputs.len()).collect();
     order.sort_by(|&a, &b| {
         targets[decision].effects[b]
@@ -507,10 +480,8 @@ fn analyse(
     });
     let swung: Vec<usize> = order.into_iter().take(spec.swing_top).collect();
     for (i, &j) in swung.iter().enumerate() {
-        let mut at = [0.0; 2];
         let mut runs: Vec<Vec<Vec<f64>>> = Vec::with_capacity(2);
         for (side, q) in [inputs[j].p10, inputs[j].p90].into_iter().enumerate() {
-            at[side] = q;
             let mut fixed = scn.clone();
             for p in overrides::params_mut(&mut fixed) {
                 if p.path == inputs[j].path {
@@ -530,15 +501,8 @@ fn analyse(
             runs.push(v);
         }
         for t in &mut targets {
-            let mean_of = |v: &Vec<Vec<f64>>| -> f64 {
-                let y: Vec<f64> = match t.kind {
-                    TargetKind::Strategy(s) => v[s].clone(),
-                    TargetKind::Difference { strategy, baseline } => v[strategy]
-                        .iter()
-                        .zip(&v[baseline])
-                        .map(|(a, b)| a - b)
-                        .collect(),
-                };
+            let mean_of = |v: &[Vec<f64>]| -> f64 {
+                let y = target_series(t.kind, v);
                 y.iter().sum::<f64>() / y.len().max(1) as f64
             };
             t.effects[j].swing = Some((mean_of(&runs[0]), mean_of(&runs[1])));

@@ -285,10 +285,7 @@ impl Objective {
         let st = &a.strategies[strategy];
         match self {
             Objective::Mean(m) => st.get(m).map_or(f64::NAN, |s| s.summary.mean),
-            Objective::PTarget(m) => st
-                .get(m)
-                .and_then(|s| s.target)
-                .map_or(f64::NAN, |(_, p)| p.p),
+            Objective::PTarget(_) => self.proportion(a, strategy).map_or(f64::NAN, |p| p.p),
         }
     }
 }

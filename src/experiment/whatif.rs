@@ -257,28 +257,25 @@ fn whatif_in_pool(
     let preferred = Metric::ALL
         .into_iter()
         .filter_map(|m| {
+            // the best mean in the metric's direction; the baseline unless
+            // a challenger is strictly better, the first of equals
             let best = |changed: bool| {
-                let means: Vec<(usize, f64)> = rows
-                    .iter()
-                    .filter(|r| r.metric == m)
-                    .map(|r| {
-                        let v = if changed { r.changed_mean } else { r.plan_mean };
-                        (r.strategy, if m.lower_is_better() { -v } else { v })
-                    })
-                    .collect();
-                if means.len() < ns {
+                let oriented = |r: &WhatIfRow| {
+                    let v = if changed { r.changed_mean } else { r.plan_mean };
+                    if m.lower_is_better() { -v } else { v }
+                };
+                let rows: Vec<&WhatIfRow> = rows.iter().filter(|r| r.metric == m).collect();
+                if rows.len() < ns {
                     return None;
                 }
-                // the baseline unless a challenger is strictly better
-                means
-                    .iter()
-                    .fold(None::<(usize, f64)>, |acc, &(s, v)| match acc {
-                        None => Some((s, v)),
-                        Some((_, bv)) if v > bv => Some((s, v)),
-                        Some(a) if s == base && v >= a.1 => Some((s, v)),
-                        a => a,
-                    })
-                    .map(|(s, _)| s)
+                let start = rows.iter().find(|r| r.strategy == base)?;
+                let (mut best, mut best_v) = (base, oriented(start));
+                for r in rows.iter().filter(|r| r.strategy != base) {
+                    if oriented(r) > best_v {
+                        (best, best_v) = (r.strategy, oriented(r));
+                    }
+                }
+                Some(best)
             };
             Some(Preferred {
                 metric: m,

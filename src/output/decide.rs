@@ -11,10 +11,7 @@ use crate::metrics::{Metric, thousands};
 
 use super::OutputError;
 use super::csv::{csv_table, num};
-
-fn pct(p: f64) -> String {
-    format!("{:.1}%", 100.0 * p)
-}
+use super::text::pct;
 
 /// A value of the varied path for reading: integers plain, else up to
 /// the grid's decimals with separators for large numbers.

@@ -84,7 +84,7 @@ fn signed(m: Metric, x: f64) -> String {
     }
 }
 
-fn pct(p: f64) -> String {
+pub(crate) fn pct(p: f64) -> String {
     format!("{:.1}%", 100.0 * p)
 }
 

@@ -263,17 +263,30 @@ pub fn decile_means(x: &[f64], y: &[f64]) -> (f64, f64) {
     (avg(&order[..k]), avg(&order[n - k..]))
 }
 
-/// The expected value of perfect information from paired trials, with
-/// its standard error: `d[s][i]` is option `s`'s net benefit over the
+/// The expected value of perfect information from paired trials.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evpi {
+    pub value: f64,
+    /// Its standard error (that of a mean over trials).
+    pub se: f64,
+    /// The option chosen without information: the one with the best
+    /// positive mean advantage, `None` for the baseline.
+    pub chosen: Option<usize>,
+}
+
+/// EVPI from paired trials: `d[s][i]` is option `s`'s net benefit over the
 /// baseline's in trial `i` (in the direction where more is better), so
 /// `EVPI = mean_i max(0, max_s d[s][i]) − max(0, max_s mean(d[s]))`.
-pub fn evpi(d: &[&[f64]]) -> (f64, f64) {
+pub fn evpi(d: &[&[f64]]) -> Evpi {
     let n = d.iter().map(|s| s.len()).min().unwrap_or(0);
     if n == 0 {
-        return (0.0, 0.0);
+        return Evpi {
+            value: 0.0,
+            se: 0.0,
+            chosen: None,
+        };
     }
     let means: Vec<f64> = d.iter().map(|s| mean(&s[..n])).collect();
-    // the option chosen without information: the baseline (None) or the best mean
     let chosen = means
         .iter()
         .enumerate()
@@ -295,7 +308,11 @@ pub fn evpi(d: &[&[f64]]) -> (f64, f64) {
     } else {
         0.0
     };
-    (m, (var / n as f64).sqrt())
+    Evpi {
+        value: m,
+        se: (var / n as f64).sqrt(),
+        chosen,
+    }
 }
 
 /// EVPPI from the fitted conditional means `g[s][i]` of each option's net
@@ -377,10 +394,12 @@ mod tests {
     #[test]
     fn evpi_of_a_sure_decision_is_zero_and_of_a_coin_flip_positive() {
         let sure = [1.0, 2.0, 3.0];
-        assert_eq!(evpi(&[&sure]).0, 0.0);
+        assert_eq!(evpi(&[&sure]).value, 0.0);
+        assert_eq!(evpi(&[&sure]).chosen, Some(0));
         let flip = [1.0, -1.0, 1.0, -1.0];
         // mean 0: choosing either is worth 0; knowing is worth mean(max(0, d)) = 0.5
-        assert!((evpi(&[&flip]).0 - 0.5).abs() < 1e-12);
+        assert!((evpi(&[&flip]).value - 0.5).abs() < 1e-12);
+        assert_eq!(evpi(&[&flip]).chosen, None);
         assert!((evppi(&[&flip]) - 0.5).abs() < 1e-12);
     }
 
