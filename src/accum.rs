@@ -336,6 +336,46 @@ impl SeriesAcc {
         }
     }
 
+    /// The share of the finite values at or below each of `xs` (sorted
+    /// ascending): exact counts from the kept values, or in sketch mode the
+    /// linear interpolation of 1,001 sketch quantiles (each within the
+    /// sketch's bound). For charts; no reported statistic uses it.
+    pub fn cdf(&self, xs: &[f64]) -> Vec<f64> {
+        match &self.store {
+            Store::Exact(v) => {
+                let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+                sorted.sort_by(f64::total_cmp);
+                let n = sorted.len().max(1) as f64;
+                xs.iter()
+                    .map(|&x| sorted.partition_point(|&y| y <= x) as f64 / n)
+                    .collect()
+            }
+            Store::Sketch(sk) => {
+                const GRID: usize = 1000;
+                let grid: Vec<f64> = (0..=GRID)
+                    .map(|i| sk.quantile(i as f64 / GRID as f64))
+                    .collect();
+                xs.iter()
+                    .map(|&x| stats::cdf_from_quantiles(&grid, x))
+                    .collect()
+            }
+        }
+    }
+
+    /// Quantiles `ps` of the finite values (any number of them).
+    pub fn quantiles(&self, ps: &[f64]) -> Vec<f64> {
+        match &self.store {
+            Store::Exact(v) => {
+                let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+                sorted.sort_by(f64::total_cmp);
+                ps.iter()
+                    .map(|&p| stats::quantile_sorted(&sorted, p))
+                    .collect()
+            }
+            Store::Sketch(sk) => ps.iter().map(|&p| sk.quantile(p)).collect(),
+        }
+    }
+
     /// Mean and quantiles `ps` (for monthly series, which report fewer).
     pub fn mean_and_quantiles<const N: usize>(&self, ps: [f64; N]) -> (f64, [f64; N]) {
         match &self.store {

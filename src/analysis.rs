@@ -9,6 +9,7 @@
 //! reduction runs in trial order, so results do not depend on threads.
 
 pub mod guard;
+pub mod shape;
 
 use rayon::prelude::*;
 

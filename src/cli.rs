@@ -7,6 +7,7 @@ pub mod batch;
 pub mod crm;
 pub mod plan;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod sensitivity;
 pub mod sweep;

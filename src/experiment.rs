@@ -32,6 +32,7 @@
 
 mod batch;
 mod plan;
+mod report;
 mod run;
 mod sensitivity;
 mod spec;
@@ -53,11 +54,16 @@ pub use plan::{
     Cmp, Column, Evaluation, Find, Goal, Measure, Outcome, Plan, PlanSpec, is_integer_path,
     parse_amount, parse_range, plan,
 };
+pub use report::{
+    CHARTED, CHARTED_DIFF, FAN, Report, ReportSpec, SENSITIVITY_TRIALS, WhatIfChange, report,
+};
 pub use run::{
     Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,
+    run_with,
 };
 pub use sensitivity::{
-    Effect, Input, PerTrial, Sensitivity, SensitivitySpec, Target, TargetKind, Value, sensitivity,
+    Effect, Input, PerTrial, Sensitivity, SensitivitySpec, Target, TargetKind, Value,
+    distributions_of, inputs_of, sensitivity,
 };
 pub use spec::{
     MAX_SERIES, MAX_THREADS, MAX_WORK, MAX_WORK_PER_TRIAL, RunSpec, run_series, within_work_limits,

@@ -54,6 +54,9 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Which uncertain inputs drive a metric and the decision: tornado, EVPI, EVPPI.
     Sensitivity(cli::sensitivity::SensitivityArgs),
+    /// The board report: one self-contained HTML file with the answer,
+    /// key figures, charts, what-ifs and assumptions.
+    Report(cli::report::ReportArgs),
     /// Fit a scenario to CRM exports (opportunities, optionally leads).
     Calibrate(cli::crm::CalibrateArgs),
     /// Generate CRM-like exports (leads, opportunities) from a scenario's trial.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Batch(args) => cli::batch::batch(args),
         Command::Plan(args) => cli::plan::plan(args),
         Command::Sensitivity(args) => cli::sensitivity::sensitivity(args),
+        Command::Report(args) => cli::report::report(args),
         Command::Calibrate(args) => cli::crm::calibrate(args),
         Command::Synth(args) => cli::crm::synth(args),
         Command::Backtest(args) => cli::crm::backtest(args),

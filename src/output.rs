@@ -13,6 +13,7 @@ pub mod csv;
 pub mod decide;
 pub mod files;
 pub mod json;
+pub mod report;
 pub mod text;
 
 use std::path::{Path, PathBuf};

@@ -289,6 +289,9 @@ pub struct Scenario {
     /// Where it was loaded from (for messages).
     pub file: PathBuf,
     pub name: String,
+    /// The money unit of every amount (`currency`), empty when not given;
+    /// a label for charts and reports, never converted.
+    pub currency: String,
     pub horizon: usize,
     /// `(year, month)` of month 0, when `start` is given.
     pub start: Option<(i32, u32)>,
@@ -330,6 +333,9 @@ pub struct Scenario {
 }
 
 // ---------------------------------------------------------------- loading
+
+/// Longest `currency` label.
+pub const MAX_CURRENCY_CHARS: usize = 8;
 
 impl Scenario {
     /// Read, parse and validate a scenario file.
@@ -374,6 +380,20 @@ impl Scenario {
             ));
         }
         let horizon = horizon.clamp(1, MAX_HORIZON as i64) as usize;
+        let currency = raw.currency.clone().unwrap_or_default();
+        if currency.chars().count() > MAX_CURRENCY_CHARS
+            || currency
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            errs.push(FieldError::new(
+                "currency",
+                Some(format!("{currency:?}")),
+                format!(
+                    "expected a currency code or symbol of at most {MAX_CURRENCY_CHARS} characters without spaces, e.g. \"USD\", \"EUR\" or \"$\""
+                ),
+            ));
+        }
         let start = match &raw.start {
             None => None,
             Some(s) => errs.take(calendar::parse_year_month(s).ok_or_else(|| {
@@ -575,6 +595,7 @@ impl Scenario {
                 .name
                 .clone()
                 .unwrap_or_else(|| "unnamed scenario".to_string()),
+            currency,
             horizon,
             start,
             trials: trials as u64,

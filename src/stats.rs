@@ -84,6 +84,28 @@ pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// The CDF at `x` of the distribution whose quantile function is linear
+/// between the points of `grid` (quantiles at `i / (len − 1)`, ascending):
+/// 0 below the first, 1 at and above the last; within a run of equal
+/// quantiles (an atom) the CDF jumps to the run's top.
+pub fn cdf_from_quantiles(grid: &[f64], x: f64) -> f64 {
+    let k = grid.len();
+    if k < 2 || x.is_nan() {
+        return f64::NAN;
+    }
+    if x < grid[0] {
+        return 0.0;
+    }
+    if x >= grid[k - 1] {
+        return 1.0;
+    }
+    // the last grid point ≤ x, then the next one (> x)
+    let i = grid.partition_point(|&q| q <= x) - 1;
+    let (a, b) = (grid[i], grid[i + 1]);
+    let step = 1.0 / (k - 1) as f64;
+    (i as f64 + (x - a) / (b - a)) * step
+}
+
 /// Wilson score interval for `k` successes in `n` trials at `level`.
 pub fn wilson(k: u64, n: u64, level: f64) -> Proportion {
     if n == 0 {

@@ -94,8 +94,12 @@ pub struct RunArgs {
     /// With --out: replace earlier pipesim results in DIR that this run
     /// would not rewrite (another command's, or a trials.csv without
     /// --per-trial); files pipesim did not write are left untouched.
-    #[arg(long, requires = "out")]
+    /// With --report: replace FILE even when it is not a pipesim report.
+    #[arg(long)]
     pub force: bool,
+    /// Also write the board report (one HTML file, as `pipesim report`) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use pipesim::Error;
 use pipesim::engine::TrialSink;
-use pipesim::experiment::{self, Precision, RunSpec};
+use pipesim::experiment::{self, Precision, ReportSpec, RunSpec};
 use pipesim::metrics::Metric;
 use pipesim::output::{self, TrialsWriter, csv, json, text};
 
@@ -52,9 +52,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let result = {
-        let bar = Bar::new(args.sim.quiet, "simulating");
         let sink = writer.as_mut().map(|w| w as &mut dyn TrialSink);
-        experiment::run(&spec, &bar, sink)?
+        match &args.report {
+            // the same run, then the report's sensitivity analysis
+            Some(file) => {
+                super::report::write_report(
+                    &ReportSpec::new(spec),
+                    file,
+                    args.force,
+                    &args.scenario,
+                    args.sim.quiet,
+                    sink,
+                )?
+                .run
+            }
+            None => {
+                let bar = Bar::new(args.sim.quiet, "simulating");
+                experiment::run(&spec, &bar, sink)?
+            }
+        }
     };
     let (scn, analysis) = (&result.scenario, &result.analysis);
     match args.format {

@@ -93,14 +93,40 @@ pub fn run_in_pool(
     run_checked(spec, progress, sink)
 }
 
+/// [`run`], and `inspect` applied to the run's accumulated series before
+/// they are dropped (a report reads distribution shapes from them). The
+/// run's numbers are those of [`run`].
+pub fn run_with<T>(
+    spec: &RunSpec,
+    progress: &dyn Progress,
+    sink: Option<&mut dyn TrialSink>,
+    inspect: impl FnOnce(&Scenario, &Accumulator) -> T + Send,
+) -> Result<(RunResult, T), Error>
+where
+    T: Send,
+{
+    spec.check()?;
+    let pool = engine::thread_pool(spec.threads)?;
+    pool.install(|| run_checked_with(spec, progress, sink, inspect))
+}
+
 /// [`run_in_pool`] of a spec already checked.
 fn run_checked(
     spec: &RunSpec,
     progress: &dyn Progress,
     sink: Option<&mut dyn TrialSink>,
 ) -> Result<RunResult, Error> {
+    run_checked_with(spec, progress, sink, |_, _| ()).map(|(r, ())| r)
+}
+
+fn run_checked_with<T>(
+    spec: &RunSpec,
+    progress: &dyn Progress,
+    sink: Option<&mut dyn TrialSink>,
+    inspect: impl FnOnce(&Scenario, &Accumulator) -> T,
+) -> Result<(RunResult, T), Error> {
     let scn = &spec.scenario;
-    let (analysis, precision) = match spec.precision {
+    let (analysis, precision, seen) = match spec.precision {
         None => {
             progress.begin(spec.trials);
             let mut acc = Accumulator::with_budget(
@@ -117,20 +143,23 @@ fn run_checked(
                 progress,
                 &mut sink,
             )?;
-            (analyzed(scn, &acc)?, None)
+            let analysis = analyzed(scn, &acc)?;
+            (analysis, None, inspect(scn, &acc))
         }
         Some(p) => {
-            let (a, r) = run_to_precision(spec, p, progress, sink)?;
-            (a, Some(r))
+            let (acc, r) = run_to_precision(spec, p, progress, sink)?;
+            let analysis = analyzed(scn, &acc)?;
+            (analysis, Some(r), inspect(scn, &acc))
         }
     };
     let mut scenario = spec.resolved();
     scenario.trials = analysis.trials;
-    Ok(RunResult {
+    let result = RunResult {
         scenario,
         analysis,
         precision,
-    })
+    };
+    Ok((result, seen))
 }
 
 fn feed(
@@ -185,13 +214,13 @@ pub fn relative_half_widths(scn: &Scenario, acc: &Accumulator, metric: Metric) -
 /// sized from the precision reached so far (half-width ∝ 1/√n, plus 10%),
 /// at least a quarter more trials, in whole chunks — so the stopping point
 /// depends only on the scenario, the seed and the target. The result equals
-/// a plain run of the final trial count.
+/// a plain run of the final trial count. Returns the accumulated series.
 fn run_to_precision(
     spec: &RunSpec,
     precision: Precision,
     progress: &dyn Progress,
     mut sink: Option<&mut dyn TrialSink>,
-) -> Result<(Analysis, PrecisionReached), Error> {
+) -> Result<(Accumulator, PrecisionReached), Error> {
     let scn = &spec.scenario;
     let mut acc = Accumulator::with_budget(analysis::run_sources(scn), None, spec.exact_budget);
     let mut done = 0;
@@ -208,9 +237,8 @@ fn run_to_precision(
         progress.precision_batch(done, worst, &precision);
         let met = worst <= precision.target;
         if met || done >= precision.max_trials {
-            let analysis = analyzed(scn, &acc)?;
             return Ok((
-                analysis,
+                acc,
                 PrecisionReached {
                     target: precision.target,
                     metric: precision.metric,

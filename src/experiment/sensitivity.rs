@@ -74,6 +74,9 @@ pub struct Input {
     /// The distribution's P10 and P90 (where the swing fixes it).
     pub p10: f64,
     pub p90: f64,
+    /// The distribution's P5 and P95 (a report's assumptions).
+    pub p5: f64,
+    pub p95: f64,
     /// The strategies that use it (by index), empty when it is
     /// scenario-wide (market, revenue, `[sales]`, segments).
     pub used_by: Vec<usize>,
@@ -261,9 +264,32 @@ pub fn sensitivity(spec: &SensitivitySpec, progress: &dyn Progress) -> Result<Se
     pool.install(|| analyse(spec, &scn, measure, inputs, swing_trials, progress))
 }
 
-fn inputs_of(scn: &Scenario) -> Vec<Input> {
+/// Every uncertain per-trial input of `scn` ([`params::uncertain`]), with
+/// its distribution as written, its quantiles and the strategies using it.
+pub fn inputs_of(scn: &Scenario) -> Vec<Input> {
+    describe(scn, params::uncertain(scn))
+}
+
+/// Every parameter of `scn` given as a distribution, once per owner path:
+/// the per-trial inputs of [`inputs_of`], then those drawn per deal or
+/// per nurtured member (deal size, cycle, delay), which a sensitivity
+/// analysis cannot attribute (a report lists them among its assumptions).
+pub fn distributions_of(scn: &Scenario) -> (Vec<Input>, Vec<Input>) {
+    let mut per_deal: Vec<&crate::scenario::Param> = Vec::new();
+    for (_, p) in scn.params_by_access() {
+        if p.is_per_deal()
+            && !matches!(p.dist, crate::dist::Dist::Fixed(_))
+            && !per_deal.iter().any(|q| q.path == p.path)
+        {
+            per_deal.push(p);
+        }
+    }
+    (inputs_of(scn), describe(scn, per_deal))
+}
+
+fn describe(scn: &Scenario, params: Vec<&crate::scenario::Param>) -> Vec<Input> {
     let access = scn.params_by_access();
-    params::uncertain(scn)
+    params
         .into_iter()
         .map(|p| {
             let mut used_by: Vec<usize> = Vec::new();
@@ -286,6 +312,8 @@ fn inputs_of(scn: &Scenario) -> Vec<Input> {
                 written: p.written.clone(),
                 p10: p.dist.quantile(0.1),
                 p90: p.dist.quantile(0.9),
+                p5: p.dist.quantile(0.05),
+                p95: p.dist.quantile(0.95),
                 used_by,
             }
         })

@@ -92,7 +92,8 @@ fn prop(p: &Proportion) -> String {
     format!("{} [{}, {}]", pct(p.p), pct(p.low), pct(p.high))
 }
 
-fn level(x: f64) -> String {
+/// A level as a percentage: `95%`, `97.5%`.
+pub(crate) fn level(x: f64) -> String {
     let p = 100.0 * x;
     if (p - p.round()).abs() < 1e-9 {
         format!("{p:.0}%")

@@ -54,6 +54,9 @@ impl<'de> Deserialize<'de> for RawParam {
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     pub name: Option<String>,
+    /// The money unit of every amount (`"USD"`, `"EUR"`, `"$"`): labels
+    /// only, never converted.
+    pub currency: Option<String>,
     pub horizon_months: i64,
     pub start: Option<String>,
     pub trials: Option<i64>,

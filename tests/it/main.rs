@@ -55,6 +55,10 @@
 //!   the matches listed, no match an error;
 //! - [`sweeps`]: points run in parallel give the same bytes, P(target)
 //!   with its Wilson interval in the sweep outputs, P(target) crossovers;
+//! - [`report`]: the board report — its figures equal `run --out`'s, it
+//!   is self-contained, small and the same bytes for any thread count, it
+//!   never overwrites a file pipesim did not write, its chart shapes are
+//!   the run's distributions (the browser test is `tests/browser/run.sh`);
 //! - [`architecture`]: the module layering of `src/`.
 //!
 //! Shared helpers: [`common`] (the reference fixture, running the built
@@ -83,6 +87,7 @@ mod limits;
 mod model_laws;
 mod model_v2;
 mod patterns;
+mod report;
 mod robustness;
 mod streaming;
 mod sweeps;
