@@ -268,6 +268,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cdf_from_quantiles_inverts_a_piecewise_linear_quantile_function() {
+        // quantiles at 0, 1/4, 1/2, 3/4, 1, with an atom at 2
+        let grid = [0.0, 1.0, 2.0, 2.0, 3.0];
+        assert_eq!(cdf_from_quantiles(&grid, -1.0), 0.0);
+        assert_eq!(cdf_from_quantiles(&grid, 0.5), 0.125);
+        assert_eq!(cdf_from_quantiles(&grid, 1.0), 0.25);
+        // at the atom the CDF is the top of its run
+        assert_eq!(cdf_from_quantiles(&grid, 2.0), 0.75);
+        assert_eq!(cdf_from_quantiles(&grid, 2.5), 0.875);
+        assert_eq!(cdf_from_quantiles(&grid, 3.0), 1.0);
+        assert!(cdf_from_quantiles(&grid[..1], 0.0).is_nan());
+        assert!(cdf_from_quantiles(&grid, f64::NAN).is_nan());
+    }
+
+    #[test]
     fn several_quantiles_by_selection_equal_one_at_a_time() {
         let mut state = 7u64;
         for n in [1usize, 2, 3, 10, 101, 1000] {

@@ -79,6 +79,7 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("written").args(["out", "report"]).multiple(true)))]
 pub struct RunArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
@@ -95,7 +96,7 @@ pub struct RunArgs {
     /// would not rewrite (another command's, or a trials.csv without
     /// --per-trial); files pipesim did not write are left untouched.
     /// With --report: replace FILE even when it is not a pipesim report.
-    #[arg(long)]
+    #[arg(long, requires = "written")]
     pub force: bool,
     /// Also write the board report (one HTML file, as `pipesim report`) to FILE.
     #[arg(long, value_name = "FILE")]

@@ -67,7 +67,8 @@ fi
 
 # --- pipesim ---------------------------------------------------------------
 if [[ -z "$bin" ]]; then
-  cargo build --locked --bin pipesim  # dev profile: quick after cargo test
+  # dev profile, with the features `cargo test` built: nothing to rebuild after it
+  cargo build --locked --bins --tests
   bin="${CARGO_TARGET_DIR:-target}/debug/pipesim"
 fi
 [[ -x "$bin" ]] || command -v "$bin" >/dev/null 2>&1 || { echo "error: no pipesim binary at $bin" >&2; exit 1; }
