@@ -1,5 +1,6 @@
 //! The board report (`pipesim report`, `run --report`): its numbers equal
-//! `run --out`'s at the same seed, it is self-contained and small, it is
+//! `run --out`'s at the same seed (and its what-ifs `whatif`'s, its EVPI
+//! `sensitivity`'s), it is self-contained and small, it is
 //! the same bytes for any thread count and for both commands, it never
 //! overwrites a file pipesim did not write, and its chart shapes are the
 //! run's distributions (exactly with kept trials, within the quantile
@@ -360,4 +361,106 @@ fn chart_shapes_are_the_runs_distribution() {
             assert!(b.windows(2).all(|w| w[0] <= w[1]), "{b:?}");
         }
     }
+}
+
+#[test]
+fn whatif_table_equals_the_whatif_command() {
+    let dir = tmp();
+    let path = dir.path().join("r.html");
+    pipesim_ok([
+        "report",
+        BUDGET,
+        "--trials",
+        "1500",
+        "-q",
+        "--no-sensitivity",
+        "--whatif",
+        "sales.reps=7",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&path).expect("report");
+    let (json, _) = pipesim_ok([
+        "whatif",
+        BUDGET,
+        "--trials",
+        "1500",
+        "-q",
+        "--set",
+        "sales.reps=7",
+        "--format",
+        "json",
+    ]);
+    let w: serde_json::Value = serde_json::from_str(&json).expect("whatif json");
+    let d = w["decision"]
+        .as_array()
+        .expect("decision")
+        .iter()
+        .find(|d| d["metric"] == "bookings")
+        .expect("bookings decision");
+    let pct = |v: &serde_json::Value| format!("{:.1}%", 100.0 * v.as_f64().expect("p"));
+    let beats = format!(
+        "{} → {}",
+        pct(&d["plan_p_beats"]["p"]),
+        pct(&d["changed_p_beats"]["p"])
+    );
+    let row = format!(
+        "<td class=\"num\">{beats}</td><td>{}</td>",
+        if d["material"] == true { "yes" } else { "no" }
+    );
+    assert!(html.contains(&row), "no what-if row with {row}");
+    let mean = |v: &serde_json::Value| {
+        let x = v.as_f64().expect("mean");
+        format!(
+            "{}{}",
+            if x > 0.0 { "+" } else { "" },
+            pipesim::metrics::thousands(x)
+        )
+    };
+    let diff = format!(
+        "{} → {}",
+        mean(&d["plan_diff"]["mean"]),
+        mean(&d["changed_diff"]["mean"])
+    );
+    assert!(html.contains(&diff), "no what-if row with {diff}");
+}
+
+#[test]
+fn value_of_information_equals_the_sensitivity_command() {
+    let dir = tmp();
+    let path = dir.path().join("r.html");
+    pipesim_ok([
+        "report",
+        BUDGET,
+        "--trials",
+        "1500",
+        "-q",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&path).expect("report");
+    let (text, _) = pipesim_ok([
+        "sensitivity",
+        BUDGET,
+        "--trials",
+        "1500",
+        "-q",
+        "--swing-top",
+        "0",
+    ]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Expected value of perfect information (EVPI): "))
+        .expect("EVPI line");
+    let figures = line
+        .trim_start_matches("Expected value of perfect information (EVPI): ")
+        .split(" (standard error)")
+        .next()
+        .expect("figures");
+    let (evpi, se) = figures.split_once(" ± ").expect("EVPI ± SE");
+    assert!(html.contains(&format!("EVPI {evpi})")), "EVPI {evpi}");
+    assert!(
+        html.contains(&format!("be worth {evpi} (EVPI, ± {se} standard error)")),
+        "{se}"
+    );
 }
