@@ -651,6 +651,19 @@ pub fn render(r: &Report) -> Result<String, ChartError> {
     })
 }
 
+/// A key figure's name for a board (its cells' `data-metric` is the
+/// metric's CSV name).
+fn key_label(m: Metric) -> String {
+    match m {
+        Metric::ArrEnd => "ARR, new business".into(),
+        Metric::TotalArrEnd => "ARR with the book".into(),
+        Metric::WonDeals => "deals won".into(),
+        Metric::Cost => "marketing cost".into(),
+        Metric::Roi => "marketing ROI".into(),
+        _ => m.name().replace('_', " "),
+    }
+}
+
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -920,7 +933,7 @@ fn key_rows(
             rows.push(KeyRow {
                 strategy: st.name.clone(),
                 metric: m.name(),
-                metric_label: m.name().replace('_', " "),
+                metric_label: key_label(m),
                 mean: cell("mean", sm.mean, fmt_value(m, sm.mean)),
                 ci: fmt_value(m, sm.ci_half_width()),
                 low: cell("p5", sm.quantiles[0], fmt_value(m, sm.quantiles[0])),
