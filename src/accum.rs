@@ -343,8 +343,7 @@ impl SeriesAcc {
     pub fn cdf(&self, xs: &[f64]) -> Vec<f64> {
         match &self.store {
             Store::Exact(v) => {
-                let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-                sorted.sort_by(f64::total_cmp);
+                let sorted = sorted_finite(v);
                 let n = sorted.len().max(1) as f64;
                 xs.iter()
                     .map(|&x| sorted.partition_point(|&y| y <= x) as f64 / n)
@@ -366,8 +365,7 @@ impl SeriesAcc {
     pub fn quantiles(&self, ps: &[f64]) -> Vec<f64> {
         match &self.store {
             Store::Exact(v) => {
-                let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-                sorted.sort_by(f64::total_cmp);
+                let sorted = sorted_finite(v);
                 ps.iter()
                     .map(|&p| stats::quantile_sorted(&sorted, p))
                     .collect()
@@ -387,6 +385,13 @@ impl SeriesAcc {
             Store::Sketch(sk) => (self.mean, ps.map(|p| sk.quantile(p))),
         }
     }
+}
+
+/// The finite values of `v`, sorted ascending.
+fn sorted_finite(v: &[f64]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted
 }
 
 /// The series of a run or a what-if, fed window by window.

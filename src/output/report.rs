@@ -17,7 +17,7 @@ use crate::analysis::StrategyStats;
 use crate::experiment::{Input, Report, TargetKind};
 use crate::metrics::{Metric, QuarterMetric};
 use crate::output::csv::num;
-use crate::output::text::{self, escape_controls, fmt_value, level, pct};
+use crate::output::text::{self, escape_controls, fmt_value, level, pct, signed};
 use crate::scenario::Scenario;
 
 use charts::{About, Bar, ChartError, DistSeries, Grouped, color, compact};
@@ -609,14 +609,8 @@ pub fn render(r: &Report) -> Result<String, ChartError> {
     first.extend(more);
     let (key, has_targets) = key_rows(scn, a, &labels);
 
-    let (whatifs, whatif_notes) = whatif_table(
-        r,
-        &a.strategies
-            .iter()
-            .map(|s| clean(&s.name))
-            .collect::<Vec<_>>(),
-    );
     let names: Vec<String> = a.strategies.iter().map(|s| clean(&s.name)).collect();
+    let (whatifs, whatif_notes) = whatif_table(r, &names);
     let (assumptions, per_deal, shared_note) = assumption_tables(r, &names);
     let settings = settings_table(r);
     let page = Page {
@@ -669,15 +663,6 @@ fn capitalised(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
-    }
-}
-
-fn signed(m: Metric, x: f64) -> String {
-    let s = fmt_value(m, x);
-    if x > 0.0 && !s.starts_with('-') {
-        format!("+{s}")
-    } else {
-        s
     }
 }
 
@@ -953,11 +938,10 @@ fn key_rows(
     (groups, has_targets)
 }
 
-fn whatif_table(r: &Report, labels: &[String]) -> (Option<Table>, Vec<String>) {
+fn whatif_table(r: &Report, names: &[String]) -> (Option<Table>, Vec<String>) {
     if r.whatifs.is_empty() {
         return (None, Vec::new());
     }
-    let a = &r.run.analysis;
     let mut t = Table::new(
         "How each what-if changes the decision on bookings (the plan → under the change, on the same trials)",
         &[
@@ -978,9 +962,9 @@ fn whatif_table(r: &Report, labels: &[String]) -> (Option<Table>, Vec<String>) {
             .find(|p| p.metric == Metric::Bookings)
             .map_or("n/a".into(), |p| {
                 if p.plan == p.changed {
-                    format!("{} (unchanged)", labels[p.plan])
+                    format!("{} (unchanged)", names[p.plan])
                 } else {
-                    format!("{} → {}", labels[p.plan], labels[p.changed])
+                    format!("{} → {}", names[p.plan], names[p.changed])
                 }
             });
         let rows: Vec<_> = w
@@ -1002,7 +986,7 @@ fn whatif_table(r: &Report, labels: &[String]) -> (Option<Table>, Vec<String>) {
             t.rows.push(vec![
                 clean(label),
                 preferred.clone(),
-                format!("{} vs {}", labels[d.strategy], labels[d.baseline]),
+                format!("{} vs {}", names[d.strategy], names[d.baseline]),
                 format!(
                     "{} → {}",
                     signed(Metric::Bookings, d.plan_diff.mean),
@@ -1017,14 +1001,13 @@ fn whatif_table(r: &Report, labels: &[String]) -> (Option<Table>, Vec<String>) {
                 notes.push(format!(
                     "{}: {}'s mean bookings {} ({:+.1}%).",
                     clean(label),
-                    labels[row.strategy],
+                    names[row.strategy],
                     signed(Metric::Bookings, row.change.mean),
                     100.0 * row.change_pct()
                 ));
             }
         }
     }
-    let _ = a;
     notes.push(format!(
         "Material: P(better) moves by {:.0} points or more, crosses 50%, or the mean difference changes sign.",
         100.0 * crate::experiment::MATERIAL_P

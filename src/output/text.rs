@@ -75,7 +75,8 @@ pub fn fmt_value(m: Metric, x: f64) -> String {
     }
 }
 
-fn signed(m: Metric, x: f64) -> String {
+/// [`fmt_value`] with a `+` on positive values.
+pub(crate) fn signed(m: Metric, x: f64) -> String {
     let s = fmt_value(m, x);
     if x > 0.0 && !s.starts_with('-') {
         format!("+{s}")

@@ -8,6 +8,7 @@
 //! `tests/browser/run.sh` (headless Chromium), which `.ci/run` runs.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use pipesim::accum::sketch::RELATIVE_ACCURACY;
 use pipesim::analysis::shape;
@@ -19,6 +20,16 @@ use crate::laws;
 
 const BUDGET: &str = "scenarios/budget-volume-vs-quality.toml";
 const V1: &str = "scenarios/v1-volume-vs-quality.toml";
+
+/// Write the report of `scenario` with `args` to `dir/name`; its HTML.
+fn report_html(dir: &Path, name: &str, scenario: &str, args: &[&str]) -> String {
+    let path = dir.join(name);
+    let out = path.to_str().expect("a UTF-8 temporary path");
+    let mut all = vec!["report", scenario, "-q", "--out", out];
+    all.extend_from_slice(args);
+    pipesim_ok(&all);
+    std::fs::read_to_string(&path).expect("report written")
+}
 
 /// The `data-…` attributes of every key-figure cell:
 /// `(strategy, metric, stat) → value`.
@@ -46,7 +57,6 @@ fn key_cells(html: &str) -> HashMap<(String, String, String), String> {
 #[test]
 fn report_figures_equal_run_out_at_the_same_seed() {
     let dir = tmp();
-    let html_path = dir.path().join("report.html");
     let run_dir = dir.path().join("run");
     let (stdout, _) = pipesim_ok([
         "run",
@@ -57,16 +67,7 @@ fn report_figures_equal_run_out_at_the_same_seed() {
         "--out",
         run_dir.to_str().unwrap(),
     ]);
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "3000",
-        "-q",
-        "--out",
-        html_path.to_str().unwrap(),
-    ]);
-    let html = std::fs::read_to_string(&html_path).expect("report written");
+    let html = report_html(dir.path(), "report.html", BUDGET, &["--trials", "3000"]);
     let cells = key_cells(&html);
     let (header, rows) = read_csv(&run_dir.join("summary.csv"));
     let col = |name: &str| header.iter().position(|h| h == name).expect(name);
@@ -103,19 +104,12 @@ fn report_figures_equal_run_out_at_the_same_seed() {
 #[test]
 fn report_is_self_contained_small_and_accessible() {
     let dir = tmp();
-    let path = dir.path().join("r.html");
-    pipesim_ok([
-        "report",
+    let html = report_html(
+        dir.path(),
+        "r.html",
         BUDGET,
-        "--trials",
-        "2000",
-        "-q",
-        "--out",
-        path.to_str().unwrap(),
-        "--whatif",
-        "sales.reps=7",
-    ]);
-    let html = std::fs::read_to_string(&path).expect("report");
+        &["--trials", "2000", "--whatif", "sales.reps=7"],
+    );
     assert!(html.len() < 400_000, "{} bytes", html.len());
     let lower = html.to_lowercase();
     for forbidden in [
@@ -161,18 +155,12 @@ fn report_is_self_contained_small_and_accessible() {
     );
 
     // a scenario without segments, quota or sensitivity has fewer charts
-    let v1 = dir.path().join("v1.html");
-    pipesim_ok([
-        "report",
+    let html = report_html(
+        dir.path(),
+        "v1.html",
         V1,
-        "--trials",
-        "2000",
-        "-q",
-        "--no-sensitivity",
-        "--out",
-        v1.to_str().unwrap(),
-    ]);
-    let html = std::fs::read_to_string(&v1).expect("report");
+        &["--trials", "2000", "--no-sensitivity"],
+    );
     let charts = html.matches("<figure class=\"chart\"").count();
     // 3 distributions, 1 difference, 2 fans, quarterly bookings, funnel
     assert_eq!(charts, 8);
@@ -366,20 +354,18 @@ fn chart_shapes_are_the_runs_distribution() {
 #[test]
 fn whatif_table_equals_the_whatif_command() {
     let dir = tmp();
-    let path = dir.path().join("r.html");
-    pipesim_ok([
-        "report",
+    let html = report_html(
+        dir.path(),
+        "r.html",
         BUDGET,
-        "--trials",
-        "1500",
-        "-q",
-        "--no-sensitivity",
-        "--whatif",
-        "sales.reps=7",
-        "--out",
-        path.to_str().unwrap(),
-    ]);
-    let html = std::fs::read_to_string(&path).expect("report");
+        &[
+            "--trials",
+            "1500",
+            "--no-sensitivity",
+            "--whatif",
+            "sales.reps=7",
+        ],
+    );
     let (json, _) = pipesim_ok([
         "whatif",
         BUDGET,
@@ -428,17 +414,7 @@ fn whatif_table_equals_the_whatif_command() {
 #[test]
 fn value_of_information_equals_the_sensitivity_command() {
     let dir = tmp();
-    let path = dir.path().join("r.html");
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "1500",
-        "-q",
-        "--out",
-        path.to_str().unwrap(),
-    ]);
-    let html = std::fs::read_to_string(&path).expect("report");
+    let html = report_html(dir.path(), "r.html", BUDGET, &["--trials", "1500"]);
     let (text, _) = pipesim_ok([
         "sensitivity",
         BUDGET,

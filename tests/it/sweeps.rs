@@ -86,23 +86,26 @@ fn parallel_points_give_the_same_bytes_as_sequential_ones() {
     assert!(!auto(1));
 }
 
+/// A sweep of quality's paid spend on P(bookings ≥ target), 5 points.
+const P_TARGET_SWEEP: [&str; 9] = [
+    "sweep",
+    V1,
+    "-q",
+    "--trials",
+    "600",
+    "--vary-scale",
+    "strategy.quality.channel[0].spend_per_month=0.4..0.8:0.1",
+    "--objective",
+    "p_target:bookings",
+];
+
 /// Guards P(target) in the sweep outputs: the CSV's `p_target_ci_low` and
 /// `p_target_ci_high` hold the Wilson interval around `p_target` on every
 /// row with a target (and are empty elsewhere), the table shows it, and the
 /// JSON gives it per point and strategy.
 #[test]
 fn sweep_outputs_carry_p_target_with_its_interval() {
-    let args = [
-        "sweep",
-        V1,
-        "-q",
-        "--trials",
-        "600",
-        "--vary-scale",
-        "strategy.quality.channel[0].spend_per_month=0.4..0.8:0.1",
-        "--objective",
-        "p_target:bookings",
-    ];
+    let args = P_TARGET_SWEEP;
     let (stdout, _) = pipesim_ok(args.iter().chain(&["--format", "csv"]));
     let (header, rows) = parse_csv(&stdout);
     let n = header.len();
@@ -158,17 +161,7 @@ fn sweep_outputs_carry_p_target_with_its_interval() {
 /// points; and points within the best's interval are named.
 #[test]
 fn p_target_sweeps_report_crossovers_and_near_best_points() {
-    let (table, _) = pipesim_ok([
-        "sweep",
-        V1,
-        "-q",
-        "--trials",
-        "600",
-        "--vary-scale",
-        "strategy.quality.channel[0].spend_per_month=0.4..0.8:0.1",
-        "--objective",
-        "p_target:bookings",
-    ]);
+    let (table, _) = pipesim_ok(P_TARGET_SWEEP);
     assert!(
         table.contains("crossover: quality overtakes volume at about scale(strategy.quality.channel[0].spend_per_month) = 0.6"),
         "{table}"

@@ -651,33 +651,43 @@ fn format_count(v: f64) -> String {
     }
 }
 
-/// A tornado: per row a bar from `low` to `high` around `center`, widest
-/// on top; `rows` are `(label, low, high)`.
-pub fn tornado(
+/// One series of bars of an [`input_rows`] chart: per row, a bar from
+/// `start` to `end`.
+struct RowBars<'a> {
+    /// Its legend entry, if any.
+    label: Option<&'a str>,
+    color: RGBColor,
+    spans: Vec<(f64, f64)>,
+}
+
+/// A vertical line across an [`input_rows`] chart.
+struct RowLine {
+    x: f64,
+    dashed: bool,
+    label: Option<String>,
+}
+
+/// A horizontal bar chart of one row per input, the first on top,
+/// labelled with `names`, over `x`, with room below the last row for the
+/// legend (drawn when a series or the line has a label).
+fn input_rows(
     about: &About,
-    rows: &[(String, f64, f64)],
-    center: f64,
+    names: &[String],
+    x: (f64, f64),
     x_desc: &str,
-    low_color: RGBColor,
-    high_color: RGBColor,
+    series: &[RowBars<'_>],
+    line: Option<RowLine>,
 ) -> Result<String, ChartError> {
-    let nr = rows.len().max(1);
-    let (mut lo, mut hi) = (center, center);
-    for (_, a, b) in rows {
-        lo = lo.min(a.min(*b));
-        hi = hi.max(a.max(*b));
-    }
-    let (lo, hi) = padded(lo, hi, 0.05);
+    let nr = names.len().max(1);
     let h = (80 + 30 * (nr as u32 + 2)).max(200);
     chart(about, h, |root| {
         let mut c = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(330)
-            .build_cartesian_2d(lo..hi, -LEGEND_ROWS..(nr as f64 - 0.5))
+            .build_cartesian_2d(x.0..x.1, -LEGEND_ROWS..(nr as f64 - 0.5))
             .map_err(err)?;
-        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let label = |y: &f64| row_label(&names, *y);
+        let label = |y: &f64| row_label(names, *y);
         house(&mut c.configure_mesh(), 14)
             .disable_y_mesh()
             .x_desc(x_desc)
@@ -688,31 +698,84 @@ pub fn tornado(
             .draw()
             .map_err(err)?;
         let y = |i: usize| (nr - 1 - i) as f64;
-        c.draw_series(rows.iter().enumerate().map(|(i, (_, a, _))| {
-            Rectangle::new(
-                [(center, y(i) - 0.35), (*a, y(i) + 0.35)],
-                low_color.mix(0.85).filled(),
-            )
-        }))
-        .map_err(err)?
-        .label("input in its lowest decile")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], low_color.filled()));
-        c.draw_series(rows.iter().enumerate().map(|(i, (_, _, b))| {
-            Rectangle::new(
-                [(center, y(i) - 0.35), (*b, y(i) + 0.35)],
-                high_color.mix(0.85).filled(),
-            )
-        }))
-        .map_err(err)?
-        .label("input in its highest decile")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], high_color.filled()));
-        c.draw_series(std::iter::once(PathElement::new(
-            [(center, -LEGEND_ROWS), (center, nr as f64 - 0.5)],
-            INK.stroke_width(2),
-        )))
-        .map_err(err)?;
-        legend(&mut c, SeriesLabelPosition::LowerRight)
+        let mut labelled = false;
+        for s in series {
+            let col = s.color;
+            let drawn = c
+                .draw_series(s.spans.iter().enumerate().map(|(i, (a, b))| {
+                    Rectangle::new(
+                        [(*a, y(i) - 0.35), (*b, y(i) + 0.35)],
+                        col.mix(0.85).filled(),
+                    )
+                }))
+                .map_err(err)?;
+            if let Some(l) = s.label {
+                labelled = true;
+                drawn.label(l).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], col.filled())
+                });
+            }
+        }
+        if let Some(l) = line {
+            let ends = [(l.x, -LEGEND_ROWS), (l.x, nr as f64 - 0.5)];
+            let drawn = if l.dashed {
+                c.draw_series(DashedLineSeries::new(ends, 7, 5, INK.stroke_width(2)))
+            } else {
+                c.draw_series(std::iter::once(PathElement::new(ends, INK.stroke_width(2))))
+            }
+            .map_err(err)?;
+            if let Some(text) = l.label {
+                labelled = true;
+                drawn
+                    .label(text)
+                    .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], INK.stroke_width(2)));
+            }
+        }
+        if labelled {
+            legend(&mut c, SeriesLabelPosition::LowerRight)?;
+        }
+        Ok(())
     })
+}
+
+/// A tornado: per row a bar from `low` to `high` around `center`, widest
+/// on top; `rows` are `(label, low, high)`.
+pub fn tornado(
+    about: &About,
+    rows: &[(String, f64, f64)],
+    center: f64,
+    x_desc: &str,
+    low_color: RGBColor,
+    high_color: RGBColor,
+) -> Result<String, ChartError> {
+    let (mut lo, mut hi) = (center, center);
+    for (_, a, b) in rows {
+        lo = lo.min(a.min(*b));
+        hi = hi.max(a.max(*b));
+    }
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let side = |label, color, end: fn(&(String, f64, f64)) -> f64| RowBars {
+        label: Some(label),
+        color,
+        spans: rows.iter().map(|r| (center, end(r))).collect(),
+    };
+    let series = [
+        side("input in its lowest decile", low_color, |r| r.1),
+        side("input in its highest decile", high_color, |r| r.2),
+    ];
+    let line = RowLine {
+        x: center,
+        dashed: false,
+        label: None,
+    };
+    input_rows(
+        about,
+        &names,
+        padded(lo, hi, 0.05),
+        x_desc,
+        &series,
+        Some(line),
+    )
 }
 
 /// Horizontal bars from 0 (EVPPI per input), widest on top, with an
@@ -724,53 +787,23 @@ pub fn bars(
     col: RGBColor,
     reference: Option<(f64, String)>,
 ) -> Result<String, ChartError> {
-    let nr = rows.len().max(1);
     let mut top = rows.iter().map(|r| r.1).fold(0.0f64, f64::max);
     if let Some((r, _)) = &reference {
         top = top.max(*r);
     }
     let xmax = if top > 0.0 { top * 1.15 } else { 1.0 };
-    let h = (80 + 30 * (nr as u32 + 2)).max(200);
-    chart(about, h, |root| {
-        let mut c = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(330)
-            .build_cartesian_2d(0.0..xmax, -LEGEND_ROWS..(nr as f64 - 0.5))
-            .map_err(err)?;
-        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let label = |y: &f64| row_label(&names, *y);
-        house(&mut c.configure_mesh(), 14)
-            .disable_y_mesh()
-            .x_desc(x_desc)
-            .y_labels(nr + 1)
-            .x_labels(8)
-            .y_label_formatter(&label)
-            .x_label_formatter(&|x| compact(*x))
-            .draw()
-            .map_err(err)?;
-        let y = |i: usize| (nr - 1 - i) as f64;
-        c.draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
-            Rectangle::new(
-                [(0.0, y(i) - 0.35), (*v, y(i) + 0.35)],
-                col.mix(0.85).filled(),
-            )
-        }))
-        .map_err(err)?;
-        if let Some((r, label)) = &reference {
-            c.draw_series(DashedLineSeries::new(
-                [(*r, -LEGEND_ROWS), (*r, nr as f64 - 0.5)],
-                7,
-                5,
-                INK.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(label.as_str())
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], INK.stroke_width(2)));
-            legend(&mut c, SeriesLabelPosition::LowerRight)?;
-        }
-        Ok(())
-    })
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let series = [RowBars {
+        label: None,
+        color: col,
+        spans: rows.iter().map(|r| (0.0, r.1)).collect(),
+    }];
+    let line = reference.map(|(x, label)| RowLine {
+        x,
+        dashed: true,
+        label: Some(label),
+    });
+    input_rows(about, &names, (0.0, xmax), x_desc, &series, line)
 }
 
 #[cfg(test)]
