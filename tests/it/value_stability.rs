@@ -15,7 +15,8 @@
 //!
 //! On top of that, the exact bytes of `summary.csv`, `comparison.csv` and
 //! `monthly.csv` of the format example at 700 trials (two chunks and a
-//! partial one) are pinned in `tests/fixtures/value-stability/`.
+//! partial one) are pinned in `tests/fixtures/value-stability/`, with exact
+//! quantiles and (in `sketch/`) in sketch mode.
 //!
 //! A failure here means the numbers a seed gives have changed. That is
 //! only ever done on purpose, in its own commit that says why; the new
@@ -690,11 +691,18 @@ const PINNED: &str = concat!(
 
 /// The pinned CSVs of the format example at 700 trials, seed 2027.
 fn format_example_files() -> [(&'static str, Vec<u8>); 3] {
+    format_example_files_with(pipesim::accum::EXACT_BUDGET_BYTES)
+}
+
+/// [`format_example_files`] with another exact-quantile budget (0: the
+/// quantile sketch and streamed moments of a large run, from trial 0).
+fn format_example_files_with(budget: u64) -> [(&'static str, Vec<u8>); 3] {
     let scn = Scenario::load(Path::new(FIXTURE)).expect("fixture loads");
     let spec = RunSpec::new(scn.clone())
         .trials(Some(700))
         .seed(Some(2027))
-        .threads(2);
+        .threads(2)
+        .exact_budget(budget);
     let a = experiment::run(&spec, &(), None)
         .expect("the run succeeds")
         .analysis;
@@ -707,12 +715,27 @@ fn format_example_files() -> [(&'static str, Vec<u8>); 3] {
 
 #[test]
 fn format_example_outputs_are_byte_identical() {
-    let files = format_example_files();
+    check_pinned(format_example_files(), Path::new(PINNED), "exact quantiles");
+}
+
+/// The same in sketch mode (what a run of more trials than the exact
+/// budget holds uses): the sketch's quantiles and the streamed means and
+/// sds, pinned in `tests/fixtures/value-stability/sketch/`.
+#[test]
+fn format_example_outputs_in_sketch_mode_are_byte_identical() {
+    check_pinned(
+        format_example_files_with(0),
+        &Path::new(PINNED).join("sketch"),
+        "sketch mode",
+    );
+}
+
+fn check_pinned(files: [(&'static str, Vec<u8>); 3], dir: &Path, mode: &str) {
     let bless = std::env::var_os("PIPESIM_BLESS").is_some();
     for (name, bytes) in files {
-        let path = Path::new(PINNED).join(name);
+        let path = dir.join(name);
         if bless {
-            std::fs::create_dir_all(PINNED).expect("create the pinned directory");
+            std::fs::create_dir_all(dir).expect("create the pinned directory");
             std::fs::write(&path, &bytes).expect("write a pinned file");
             continue;
         }
@@ -729,7 +752,7 @@ fn format_example_outputs_are_byte_identical() {
                 .position(|(x, y)| x != y)
                 .map_or(a.lines().count().min(b.lines().count()), |i| i);
             panic!(
-                "{name} of the format example (700 trials, seed 2027) changed, first at line {}:\n  pinned: {}\n  now:    {}",
+                "{name} of the format example (700 trials, seed 2027, {mode}) changed, first at line {}:\n  pinned: {}\n  now:    {}",
                 line + 1,
                 a.lines().nth(line).unwrap_or("<end>"),
                 b.lines().nth(line).unwrap_or("<end>")
