@@ -4,9 +4,10 @@
 //! A run is a set of *series* — one metric of one strategy, one month of one
 //! monthly series, or the paired difference of two strategies (or of two
 //! scenarios, for what-ifs) on one metric. Each [`SeriesAcc`] keeps, exactly
-//! and in trial order: the count, Welford's mean and sum of squared
-//! deviations, the count at or above a target, and the counts of strictly
-//! positive and negative values (for P(beats)). Quantiles are exact while
+//! and in trial order: the count, the mean and sum of squared deviations
+//! (per chunk, combined in a fixed tree: [`moments`]), the count at or
+//! above a target, and the counts of strictly positive and negative values
+//! (for P(beats)). Quantiles are exact while
 //! every value of every series fits [`EXACT_BUDGET_BYTES`]; beyond that the
 //! accumulator switches for good to a [`QuantileSketch`] per series, whose
 //! error bound is documented in [`sketch`].
@@ -24,18 +25,28 @@
 //! the window's trials in order), so results are identical for any thread
 //! count. In exact mode the mean and sd are computed two-pass from the kept
 //! values at the end, exactly as [`crate::stats::summarize`] does.
+//!
+//! A shard of a run ([`Accumulator::for_shard`]) keeps the same state for
+//! its trials; [`Accumulator::encode`] / [`Accumulator::decode`] carry it
+//! to another process ([`wire`]) and [`Accumulator::concat`] joins the
+//! shards into the state of the whole run, bit for bit.
 
+pub mod moments;
 pub mod sketch;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::engine::Block;
+use crate::engine::{Block, CHUNK};
 use crate::stats::{self, Summary};
 
+use moments::ChunkedMoments;
 use sketch::QuantileSketch;
+
+const _: () = assert!(CHUNK.is_power_of_two());
 
 /// Memory allowed for exact quantiles: every value of every series kept.
 pub const EXACT_BUDGET_BYTES: u64 = 256 << 20;
@@ -116,11 +127,13 @@ enum Store {
 #[derive(Debug, Clone)]
 pub struct SeriesAcc {
     pub source: Source,
+    /// The trial of the first value (a multiple of [`CHUNK`]: 0, or a
+    /// shard's first trial).
+    start: u64,
     n: u64,
-    /// Welford state over the finite values (sketch mode only; exact mode
-    /// computes moments from the kept values).
-    mean: f64,
-    m2: f64,
+    /// Moments of the finite values, per chunk in a fixed tree (sketch mode
+    /// only; exact mode computes moments from the kept values).
+    moments: ChunkedMoments,
     /// Non-finite values seen (an undefined ROI when a trial cost 0).
     non_finite: u64,
     target: Option<f64>,
@@ -131,12 +144,12 @@ pub struct SeriesAcc {
 }
 
 impl SeriesAcc {
-    fn new(source: Source, target: Option<f64>, exact: bool) -> SeriesAcc {
+    fn new(source: Source, target: Option<f64>, exact: bool, start: u64) -> SeriesAcc {
         SeriesAcc {
             source,
+            start,
             n: 0,
-            mean: 0.0,
-            m2: 0.0,
+            moments: ChunkedMoments::default(),
             non_finite: 0,
             target,
             n_ge: 0,
@@ -152,7 +165,7 @@ impl SeriesAcc {
 
     /// A series from all its values at once (exact).
     pub fn from_values(source: Source, target: Option<f64>, values: &[f64]) -> SeriesAcc {
-        let mut acc = SeriesAcc::new(source, target, true);
+        let mut acc = SeriesAcc::new(source, target, true, 0);
         for &x in values {
             acc.push(x);
         }
@@ -171,13 +184,14 @@ impl SeriesAcc {
             Store::Exact(v) => v.push(x),
             Store::Sketch(sk) => {
                 if x.is_finite() {
-                    let k = (self.n - self.non_finite) as f64;
-                    let d = x - self.mean;
-                    self.mean += d / k;
-                    self.m2 += d * (x - self.mean);
+                    self.moments.current.push(x);
                     sk.insert(x);
                 } else {
                     self.non_finite += 1;
+                }
+                let end = self.start + self.n;
+                if end & (CHUNK - 1) == 0 {
+                    self.moments.close_chunk(end / CHUNK - 1);
                 }
             }
         }
@@ -217,7 +231,7 @@ impl SeriesAcc {
         if let Store::Exact(values) = &mut self.store {
             let values = std::mem::take(values);
             let (n, n_ge, n_pos, n_neg) = (self.n, self.n_ge, self.n_pos, self.n_neg);
-            *self = SeriesAcc::new(self.source, self.target, false);
+            *self = SeriesAcc::new(self.source, self.target, false, self.start);
             for x in values {
                 self.push(x);
             }
@@ -230,6 +244,27 @@ impl SeriesAcc {
 
     pub fn n(&self) -> u64 {
         self.n
+    }
+
+    /// Add the series of the trials right after these (chunk in progress
+    /// closed on both sides).
+    fn append(&mut self, next: SeriesAcc) {
+        self.n += next.n;
+        self.non_finite += next.non_finite;
+        self.n_ge += next.n_ge;
+        self.n_pos += next.n_pos;
+        self.n_neg += next.n_neg;
+        match (&mut self.store, next.store) {
+            (Store::Exact(v), Store::Exact(w)) => v.extend_from_slice(&w),
+            (Store::Sketch(sk), Store::Sketch(other)) => {
+                sk.merge(&other);
+                for node in next.moments.nodes() {
+                    self.moments.push_node(*node);
+                }
+            }
+            // Accumulator::concat checks the modes agree
+            _ => debug_assert!(false, "series of different modes appended"),
+        }
     }
 
     /// Memory of this series (its state and its values or sketch).
@@ -308,13 +343,14 @@ impl SeriesAcc {
                 (v.len() as u64, mean, sd)
             }
             Store::Sketch(_) => {
-                let n = self.n - self.non_finite;
-                let sd = if n > 1 {
-                    (self.m2 / (n - 1) as f64).sqrt()
+                let m = self.moments.total();
+                debug_assert_eq!(m.n, self.n - self.non_finite);
+                let sd = if m.n > 1 {
+                    (m.m2 / (m.n - 1) as f64).sqrt()
                 } else {
                     0.0
                 };
-                (n, self.mean, sd)
+                (m.n, m.mean, sd)
             }
         }
     }
@@ -382,7 +418,7 @@ impl SeriesAcc {
                 let mut work = v.clone();
                 (mean, stats::quantiles_by_selection(&mut work, ps))
             }
-            Store::Sketch(sk) => (self.mean, ps.map(|p| sk.quantile(p))),
+            Store::Sketch(sk) => (self.moments.total().mean, ps.map(|p| sk.quantile(p))),
         }
     }
 }
@@ -400,6 +436,8 @@ pub struct Accumulator {
     pub series: Vec<SeriesAcc>,
     /// Position of each source in `series`.
     index: HashMap<Source, usize>,
+    /// The first trial (0, or a shard's first trial).
+    start: u64,
     trials: u64,
     exact: bool,
     budget: u64,
@@ -414,6 +452,7 @@ impl Clone for Accumulator {
         Accumulator {
             series: self.series.clone(),
             index: self.index.clone(),
+            start: self.start,
             trials: self.trials,
             exact: self.exact,
             budget: self.budget,
@@ -441,9 +480,87 @@ impl Accumulator {
         let exact = fits(sources.len(), planned.unwrap_or(0), budget);
         let series: Vec<SeriesAcc> = sources
             .into_iter()
-            .map(|(s, t)| SeriesAcc::new(s, t, exact))
+            .map(|(s, t)| SeriesAcc::new(s, t, exact, 0))
             .collect();
         Accumulator::assemble(series, 0, exact, budget)
+    }
+
+    /// The accumulator of one shard of a run of `planned` trials: its
+    /// trials start at `start` (a multiple of [`CHUNK`]), and it keeps
+    /// exact quantiles exactly when the whole run would, so the shards
+    /// [`Accumulator::concat`] into the whole run's state.
+    pub fn for_shard(
+        sources: Vec<(Source, Option<f64>)>,
+        planned: u64,
+        budget: u64,
+        start: u64,
+    ) -> Accumulator {
+        let mut acc = Accumulator::with_budget(sources, Some(planned), budget);
+        debug_assert_eq!(start % CHUNK, 0);
+        acc.start = start;
+        for a in &mut acc.series {
+            a.start = start;
+        }
+        acc
+    }
+
+    /// The accumulators of consecutive shards (in trial order) as one:
+    /// exact values concatenated, sketches merged, counts added and the
+    /// chunk-tree moments joined — the state one process would hold after
+    /// all their trials, to the bit (see [`moments`]).
+    pub fn concat(parts: Vec<Accumulator>) -> Result<Accumulator, String> {
+        let mut parts = parts.into_iter();
+        let Some(mut whole) = parts.next() else {
+            return Err("no accumulator to join".to_string());
+        };
+        let end = whole.start + whole.trials;
+        whole.close_chunk(end);
+        for mut next in parts {
+            next.close_chunk(next.start + next.trials);
+            let end = whole.start + whole.trials;
+            if next.start != end {
+                return Err(format!(
+                    "trials {}..{} do not follow trials ..{end}",
+                    next.start,
+                    next.start + next.trials
+                ));
+            }
+            if !end.is_multiple_of(CHUNK) {
+                return Err(format!("trial {end} is not at a chunk boundary"));
+            }
+            if next.exact != whole.exact
+                || next.budget != whole.budget
+                || next.series.len() != whole.series.len()
+            {
+                return Err("the parts keep different statistics".to_string());
+            }
+            for (a, b) in whole.series.iter_mut().zip(next.series) {
+                if a.source != b.source || a.target.map(f64::to_bits) != b.target.map(f64::to_bits)
+                {
+                    return Err(format!("series {:?} and {:?} differ", a.source, b.source));
+                }
+                a.append(b);
+            }
+            whole.trials += next.trials;
+        }
+        Ok(whole)
+    }
+
+    /// The first trial of these statistics (0 but for a shard's).
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Close every series' chunk in progress, if `end` (one past the last
+    /// trial) is inside a chunk.
+    fn close_chunk(&mut self, end: u64) {
+        if !end.is_multiple_of(CHUNK) {
+            for a in &mut self.series {
+                if !a.exact() {
+                    a.moments.close_chunk(end / CHUNK);
+                }
+            }
+        }
     }
 
     /// An exact accumulator over series already complete.
@@ -460,6 +577,7 @@ impl Accumulator {
         Accumulator {
             series,
             index,
+            start: 0,
             trials,
             exact,
             budget,

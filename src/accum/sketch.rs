@@ -404,6 +404,19 @@ impl Store {
     }
 }
 
+/// A [`QuantileSketch`]'s state as plain data: the occupied buckets of
+/// each sign in index order, the special counts and the exact extremes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SketchParts {
+    pub positive: Vec<(i32, u64)>,
+    pub negative: Vec<(i32, u64)>,
+    pub zeros: u64,
+    pub pos_inf: u64,
+    pub neg_inf: u64,
+    pub min: f64,
+    pub max: f64,
+}
+
 /// A mergeable quantile sketch with relative accuracy [`RELATIVE_ACCURACY`];
 /// see the [module documentation](self) for the exact guarantee.
 #[derive(Clone, Debug)]
@@ -498,6 +511,63 @@ impl QuantileSketch {
         self.count += other.count;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
+    }
+
+    /// The sketch's state as plain data (for a shard's partial result):
+    /// what [`QuantileSketch::from_parts`] rebuilds, with the same counts.
+    pub fn to_parts(&self) -> SketchParts {
+        SketchParts {
+            positive: self.positive.pairs(),
+            negative: self.negative.pairs(),
+            zeros: self.zeros,
+            pos_inf: self.pos_inf,
+            neg_inf: self.neg_inf,
+            min: self.min,
+            max: self.max,
+        }
+    }
+
+    /// A sketch from [`QuantileSketch::to_parts`]'s state, checked: bucket
+    /// indices in range and strictly increasing, counts positive, and the
+    /// minimum and maximum consistent with the counts.
+    pub fn from_parts(p: &SketchParts) -> Result<Self, String> {
+        let mut sk = QuantileSketch::new();
+        for (name, pairs, store) in [
+            ("positive", &p.positive, &mut sk.positive),
+            ("negative", &p.negative, &mut sk.negative),
+        ] {
+            let mut last = None;
+            for &(i, c) in pairs {
+                if !(MIN_INDEX..=MAX_INDEX).contains(&i) || c == 0 || last.is_some_and(|l| l >= i) {
+                    return Err(format!("bad {name} bucket ({i}, {c})"));
+                }
+                last = Some(i);
+                store.add(i, c);
+            }
+        }
+        let total = [p.zeros, p.pos_inf, p.neg_inf]
+            .into_iter()
+            .chain(p.positive.iter().chain(&p.negative).map(|&(_, c)| c))
+            .try_fold(0u64, u64::checked_add)
+            .ok_or("bucket counts overflow")?;
+        let consistent = if total == 0 {
+            p.min == f64::INFINITY && p.max == f64::NEG_INFINITY
+        } else {
+            !p.min.is_nan() && !p.max.is_nan() && p.min <= p.max
+        };
+        if !consistent {
+            return Err(format!(
+                "minimum {} and maximum {} do not fit {total} values",
+                p.min, p.max
+            ));
+        }
+        sk.zeros = p.zeros;
+        sk.pos_inf = p.pos_inf;
+        sk.neg_inf = p.neg_inf;
+        sk.count = total;
+        sk.min = p.min;
+        sk.max = p.max;
+        Ok(sk)
     }
 
     /// Number of values inserted (NaN excluded).
@@ -912,6 +982,34 @@ mod tests {
             }
         }
         check_bound(&xs);
+    }
+
+    #[test]
+    fn parts_rebuild_the_same_sketch_and_bad_parts_are_refused() {
+        let mut xs = sample(Normal::new(1.0, 3.0).unwrap(), 5_000, 19);
+        xs.extend([0.0, f64::INFINITY, f64::NEG_INFINITY]);
+        let s = sketch_of(&xs);
+        let back = QuantileSketch::from_parts(&s.to_parts()).unwrap();
+        assert_eq!(back.to_parts(), s.to_parts());
+        assert_eq!(back.count(), s.count());
+        for i in 0..=100 {
+            let p = f64::from(i) / 100.0;
+            assert_eq!(back.quantile(p).to_bits(), s.quantile(p).to_bits());
+        }
+        let empty = QuantileSketch::new().to_parts();
+        assert!(QuantileSketch::from_parts(&empty).unwrap().is_empty());
+        let mut bad = s.to_parts();
+        bad.positive.swap(0, 1);
+        assert!(QuantileSketch::from_parts(&bad).is_err());
+        let mut bad = s.to_parts();
+        bad.positive[0].1 = 0;
+        assert!(QuantileSketch::from_parts(&bad).is_err());
+        let mut bad = s.to_parts();
+        bad.min = f64::NAN;
+        assert!(QuantileSketch::from_parts(&bad).is_err());
+        let mut bad = empty;
+        bad.max = 1.0;
+        assert!(QuantileSketch::from_parts(&bad).is_err());
     }
 
     #[test]
