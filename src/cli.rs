@@ -10,6 +10,7 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod sensitivity;
+pub mod shard;
 pub mod sweep;
 pub mod validate;
 pub mod whatif;

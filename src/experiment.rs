@@ -58,8 +58,8 @@ pub use report::{
     CHARTED, CHARTED_DIFF, FAN, Report, ReportSpec, SENSITIVITY_TRIALS, WhatIfChange, report,
 };
 pub use run::{
-    Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, run, run_in_pool,
-    run_with,
+    Precision, PrecisionReached, RunResult, parse_relative, relative_half_widths, result_of, run,
+    run_in_pool, run_share, run_with,
 };
 pub use sensitivity::{
     Effect, Input, PerTrial, Sensitivity, SensitivitySpec, Target, TargetKind, Value,
@@ -118,6 +118,13 @@ pub enum Error {
     /// The accumulated statistics outgrew their memory limit.
     #[error(transparent)]
     TooLarge(#[from] crate::accum::TooLarge),
+    /// A partial result of a sharded run cannot be read or does not fit
+    /// the others (`pipesim merge`).
+    #[error("{}: {message}", file.display())]
+    Part {
+        file: std::path::PathBuf,
+        message: String,
+    },
     /// Some scenarios of a batch failed (the others ran).
     #[error("{failed} of {total} scenarios failed")]
     ScenariosFailed {
@@ -140,7 +147,8 @@ impl Error {
             | Error::Figure(_)
             | Error::TooMuchWork { .. }
             | Error::TooManySeries { .. }
-            | Error::TooLarge(_) => true,
+            | Error::TooLarge(_)
+            | Error::Part { .. } => true,
             Error::ScenariosFailed { input_only, .. } => *input_only,
             Error::Pool(_) | Error::Sink(_) => false,
         }

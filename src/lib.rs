@@ -21,6 +21,7 @@
 //!                                   sensitivity (EVPI, EVPPI) over a RunSpec
 //! crm                               CRM exports: read, calibrate, synthesise, backtest
 //! output                            text, CSV, JSON, atomic files
+//! shard                             sharded runs: partial results, merged exactly
 //! ```
 //!
 //! A typical use from Rust:
@@ -70,5 +71,7 @@ pub mod experiment;
 pub mod crm;
 
 pub mod output;
+
+pub mod shard;
 
 pub use experiment::{Error, RunSpec};

@@ -1,6 +1,7 @@
 //! The `pipesim` command line: a thin clap layer over the library.
 //!
-//! Commands: `run`, `whatif`, `sweep`, `batch`, `validate`, and the CRM
+//! Commands: `run`, `whatif`, `sweep`, `batch`, `merge` (of `--shard`
+//! parts), `plan`, `sensitivity`, `report`, `validate`, and the CRM
 //! commands `calibrate`, `synth`, `backtest` (one file each under
 //! `src/cli/`, the CRM ones together). Results go to stdout or to files (written
 //! atomically); progress bars and messages go to stderr. Exit codes: 0
@@ -50,6 +51,9 @@ enum Command {
     Sweep(SweepArgs),
     /// Run many scenarios (files or directories of .toml) into one summary.
     Batch(BatchArgs),
+    /// Merge the partial results of `run`, `sweep` or `batch --shard I/N`
+    /// into the files the whole job writes.
+    Merge(cli::args::MergeArgs),
     /// Goal seek: the smallest or largest value of a path that reaches a goal.
     Plan(cli::plan::PlanArgs),
     /// Which uncertain inputs drive a metric and the decision: tornado, EVPI, EVPPI.
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Whatif(args) => cli::whatif::whatif(args),
         Command::Sweep(args) => cli::sweep::sweep(args),
         Command::Batch(args) => cli::batch::batch(args),
+        Command::Merge(args) => cli::shard::merge(args),
         Command::Plan(args) => cli::plan::plan(args),
         Command::Sensitivity(args) => cli::sensitivity::sensitivity(args),
         Command::Report(args) => cli::report::report(args),

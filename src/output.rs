@@ -172,22 +172,63 @@ pub fn write_run(
     Ok(names)
 }
 
+/// What the files of `batch --out` are made of, as text: the settings,
+/// the `summary.csv` and `comparison.csv` rows (with the `scenario` column
+/// first), the scenarios that ran and the inputs that failed, in the
+/// batch's order. The rows of a batch's shards, concatenated, are the
+/// batch's.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchTables {
+    pub trials: Option<u64>,
+    pub seed: Option<u64>,
+    /// `--set`/`--scale` as given.
+    pub changes: Vec<String>,
+    pub summary: Vec<Vec<String>>,
+    pub comparison: Vec<Vec<String>>,
+    /// The `scenario` names that ran.
+    pub ok: Vec<String>,
+    /// Failed inputs: file and reason.
+    pub failed: Vec<(String, String)>,
+}
+
+impl BatchTables {
+    /// The tables of a batch that ran.
+    pub fn of(b: &Batch) -> BatchTables {
+        let mut t = BatchTables {
+            trials: b.spec.trials,
+            seed: b.spec.seed,
+            changes: b.spec.changes.iter().map(|o| o.to_string()).collect(),
+            ..BatchTables::default()
+        };
+        for r in &b.runs {
+            for mut row in csv::summary_rows(&r.analysis) {
+                row.insert(0, r.name.clone());
+                t.summary.push(row);
+            }
+            for mut row in csv::comparison_rows(&r.analysis) {
+                row.insert(0, r.name.clone());
+                t.comparison.push(row);
+            }
+            t.ok.push(r.name.clone());
+        }
+        t.failed = b
+            .failures
+            .iter()
+            .map(|f| (f.file.display().to_string(), f.message.clone()))
+            .collect();
+        t
+    }
+}
+
 /// The files `batch --out DIR` writes: `summary.csv` and `comparison.csv`
 /// with a `scenario` column first, and `run.csv` (settings, scenarios that
 /// ran and failed).
 pub fn batch_files(b: &Batch) -> Result<Vec<NamedFile>, OutputError> {
-    let mut summary = Vec::new();
-    let mut comparison = Vec::new();
-    for r in &b.runs {
-        for mut row in csv::summary_rows(&r.analysis) {
-            row.insert(0, r.name.clone());
-            summary.push(row);
-        }
-        for mut row in csv::comparison_rows(&r.analysis) {
-            row.insert(0, r.name.clone());
-            comparison.push(row);
-        }
-    }
+    batch_files_of(&BatchTables::of(b))
+}
+
+/// [`batch_files`] from a batch's [`BatchTables`].
+pub fn batch_files_of(t: &BatchTables) -> Result<Vec<NamedFile>, OutputError> {
     let with_scenario = |h: &[&'static str]| {
         let mut v = vec!["scenario"];
         v.extend_from_slice(h);
@@ -196,13 +237,16 @@ pub fn batch_files(b: &Batch) -> Result<Vec<NamedFile>, OutputError> {
     Ok(vec![
         (
             "summary.csv",
-            csv::csv_table(&with_scenario(&csv::SUMMARY_HEADER), summary)?,
+            csv::csv_table(&with_scenario(&csv::SUMMARY_HEADER), t.summary.clone())?,
         ),
         (
             "comparison.csv",
-            csv::csv_table(&with_scenario(&csv::COMPARISON_HEADER), comparison)?,
+            csv::csv_table(
+                &with_scenario(&csv::COMPARISON_HEADER),
+                t.comparison.clone(),
+            )?,
         ),
-        ("run.csv", csv::batch_run_csv(b)?),
+        ("run.csv", csv::batch_run_csv(t)?),
     ])
 }
 
@@ -219,6 +263,14 @@ pub const SWEEP_EXTRA_HEADER: [&str; 2] = ["p_target_ci_low", "p_target_ci_high"
 /// column per axis, the `summary.csv` columns, then
 /// [`SWEEP_EXTRA_HEADER`].
 pub fn sweep_csv(s: &Sweep) -> Result<Vec<u8>, OutputError> {
+    let (header, rows) = sweep_rows(s);
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv::csv_table(&header_refs, rows)
+}
+
+/// The header and rows of [`sweep_csv`] (points numbered in the whole
+/// grid, so the rows of a sweep's shards concatenate into the sweep's).
+pub fn sweep_rows(s: &Sweep) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header: Vec<String> = vec!["point".to_string()];
     header.extend(s.axes.iter().map(|a| a.column()));
     header.extend(csv::SUMMARY_HEADER.iter().map(|h| h.to_string()));
@@ -227,7 +279,7 @@ pub fn sweep_csv(s: &Sweep) -> Result<Vec<u8>, OutputError> {
     for (p, (idx, a)) in s.points.iter().zip(&s.runs).enumerate() {
         let metrics = a.strategies.iter().flat_map(|st| st.metrics.iter());
         for (r, ms) in csv::summary_rows(a).into_iter().zip(metrics) {
-            let mut row = vec![p.to_string()];
+            let mut row = vec![(s.first_point + p).to_string()];
             row.extend(s.axes.iter().zip(idx).map(|(ax, &i)| ax.values[i].clone()));
             row.extend(r);
             match ms.target {
@@ -237,8 +289,7 @@ pub fn sweep_csv(s: &Sweep) -> Result<Vec<u8>, OutputError> {
             rows.push(row);
         }
     }
-    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
-    csv::csv_table(&header_refs, rows)
+    (header, rows)
 }
 
 /// The what-if CSV (see [`csv::WHATIF_HEADER`]).

@@ -338,6 +338,23 @@ pub struct Scenario {
 pub const MAX_CURRENCY_CHARS: usize = 8;
 
 impl Scenario {
+    /// A SHA-256 (hex) of the scenario as it runs — every parameter after
+    /// `--set`/`--scale`, but not where it was read from, how the changes
+    /// were spelt, its seed or its trials (which shards compare apart).
+    /// Two scenarios with the same fingerprint draw the same numbers for a
+    /// seed with this build of pipesim; it is not stable across versions.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut s = self.clone();
+        s.file = PathBuf::new();
+        s.overrides.clear();
+        s.matched.clear();
+        s.seed = 0;
+        s.trials = 0;
+        let digest = Sha256::digest(format!("{s:?}").as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Read, parse and validate a scenario file.
     pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Io {

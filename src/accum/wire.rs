@@ -314,7 +314,7 @@ fn decode_series(r: &mut Reader, start: u64, exact: bool) -> Result<SeriesAcc, W
             };
             let finite = a.n - a.non_finite;
             let mut m = ChunkedMoments::default();
-            let n = r.len("the moment nodes", 44)?;
+            let n = r.len("the moment nodes", 36)?;
             for _ in 0..n {
                 let level = r.u32("a moment node")?;
                 let index = r.u64("a moment node")?;

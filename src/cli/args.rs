@@ -108,6 +108,14 @@ pub struct RunArgs {
     /// relative half-width in every strategy, e.g. 0.5% (or 0.005).
     #[arg(long, value_name = "REL")]
     pub precision: Option<String>,
+    /// Run only shard I of N (counted from 0) of the trials, in whole
+    /// chunks, and write its partial result into --out DIR as
+    /// shard-I-of-N.part, for `pipesim merge`. auto/N or auto read I (and
+    /// N) from the array job's environment: JOB_COMPLETION_INDEX
+    /// (Kubernetes), SLURM_ARRAY_TASK_ID (Slurm), AWS_BATCH_JOB_ARRAY_INDEX
+    /// (AWS Batch).
+    #[arg(long, value_name = "I/N", requires = "out", conflicts_with_all = ["precision", "report", "per_trial", "format"])]
+    pub shard: Option<String>,
     /// The metric --precision applies to.
     #[arg(long, default_value = "bookings", requires = "precision")]
     pub precision_metric: String,
@@ -154,6 +162,15 @@ pub struct SweepArgs {
     /// analysis as JSON.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Run only shard I of N of the grid's points (counted from 0), and
+    /// write its partial result into --out DIR (a directory here) as
+    /// shard-I-of-N.part, for `pipesim merge`; auto/N or auto as for run.
+    #[arg(long, value_name = "I/N", requires = "out", conflicts_with = "format")]
+    pub shard: Option<String>,
+    /// With --shard: replace a file of the part's name that is not a
+    /// pipesim partial result.
+    #[arg(long, requires = "shard")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,4 +189,32 @@ pub struct BatchArgs {
     /// left untouched.
     #[arg(long)]
     pub force: bool,
+    /// Run only shard I of N of the scenario files (counted from 0), and
+    /// write its partial result into --out DIR as shard-I-of-N.part, for
+    /// `pipesim merge`; auto/N or auto as for run.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Partial results (.part files written by --shard), or directories
+    /// whose .part files are all merged.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where the merged result goes: the directory `run --out` or `batch
+    /// --out` would write, or the CSV file `sweep --out` would.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Replace earlier pipesim results at --out that this merge would not
+    /// rewrite, or (a sweep) a file that is not pipesim's.
+    #[arg(long)]
+    pub force: bool,
+    /// Output on stdout for a run's parts (as `run --format`).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// No progress output (as for the other commands; merge shows no bar,
+    /// only what it wrote).
+    #[arg(long, short)]
+    pub quiet: bool,
 }

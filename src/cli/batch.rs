@@ -20,6 +20,9 @@ pub fn batch(args: BatchArgs) -> anyhow::Result<()> {
         threads: args.sim.threads(),
         allow_large_run: args.sim.allow_large_run,
     };
+    if let Some(text) = &args.shard {
+        return super::shard::batch(&spec, text, &args.out, args.force, args.sim.quiet);
+    }
     // every input loaded and --out checked, locked and staged before any
     // scenario runs; bad input writes nothing
     let loaded = experiment::load_batch(&spec)?;

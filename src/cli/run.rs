@@ -14,6 +14,9 @@ use super::progress::Bar;
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let changes = args.sim.changes.parse()?;
+    if let Some(text) = &args.shard {
+        return super::shard::run(&args, text, &changes);
+    }
     let scn = experiment::load(&args.scenario, &changes)?;
     super::say_matched("", &scn.matched);
     let precision = match &args.precision {

@@ -29,6 +29,9 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         allow_large_run: args.sim.allow_large_run,
         ..SweepSpec::new(&args.scenario, objective)
     };
+    if let (Some(text), Some(dir)) = (&args.shard, &args.out) {
+        return super::shard::sweep(&spec, text, dir, args.force, args.sim.quiet);
+    }
     // checked and staged before the simulation; never the scenario itself
     let out = match &args.out {
         Some(file) => Some(OutputFile::prepare(file, &[&args.scenario])?),

@@ -13,8 +13,18 @@ use super::Dist;
 /// The law of `floor(x / DAYS_PER_MONTH)` of a distribution, built on first
 /// use (see [`Dist::sample_months`]); `None` inside when it cannot be
 /// computed reliably, and the months are then drawn by sampling `x`.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MonthTable(pub(super) OnceLock<Option<Arc<MonthLaw>>>);
+
+/// A cache, not part of the distribution: its `Debug` is the same whether
+/// it is built yet or not (so a scenario's `Debug`, and its
+/// [fingerprint](crate::scenario::Scenario::fingerprint), do not depend on
+/// whether it has run).
+impl std::fmt::Debug for MonthTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MonthTable")
+    }
+}
 
 /// The law of a deal's cycle in whole months: its CDF at whole months and
 /// an alias table (Walker 1977, built by Vose's method) of the same

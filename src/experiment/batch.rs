@@ -149,6 +149,13 @@ pub struct LoadedBatch {
     /// The runs to do: `scenario` column and spec.
     runs: Vec<(PathBuf, String, RunSpec)>,
     failures: Vec<BatchFailure>,
+    /// Position of each run among the scenario files.
+    run_at: Vec<usize>,
+    /// Position of each failure among the scenario files (`None`: an
+    /// unreadable or empty directory, listed before every file).
+    failure_at: Vec<Option<usize>>,
+    /// Scenario files in all (the units a batch's shards split).
+    files: usize,
 }
 
 impl LoadedBatch {
@@ -163,6 +170,52 @@ impl LoadedBatch {
     /// How many scenarios loaded and will run.
     pub fn runnable(&self) -> usize {
         self.runs.len()
+    }
+
+    /// How many scenario files the inputs name (loaded or not).
+    pub fn files(&self) -> usize {
+        self.files
+    }
+
+    /// Keep only the scenario files at positions `share` (a shard's), and
+    /// the directory failures with the first share. Returns the batch and
+    /// how many of its failures are of directories and of loading (they
+    /// come first, in that order; a run's failures follow).
+    pub fn share(self, share: std::ops::Range<usize>) -> (LoadedBatch, usize, usize) {
+        let keep = |at: usize| share.contains(&at);
+        let (mut runs, mut run_at) = (Vec::new(), Vec::new());
+        for (r, at) in self.runs.into_iter().zip(self.run_at) {
+            if keep(at) {
+                runs.push(r);
+                run_at.push(at);
+            }
+        }
+        let (mut failures, mut failure_at) = (Vec::new(), Vec::new());
+        let (mut dirs, mut loads) = (0, 0);
+        for (f, at) in self.failures.into_iter().zip(self.failure_at) {
+            let kept = match at {
+                None => share.start == 0,
+                Some(at) => keep(at),
+            };
+            if kept {
+                if at.is_none() {
+                    dirs += 1;
+                } else {
+                    loads += 1;
+                }
+                failures.push(f);
+                failure_at.push(at);
+            }
+        }
+        let loaded = LoadedBatch {
+            spec: self.spec,
+            runs,
+            failures,
+            run_at,
+            failure_at,
+            files: self.files,
+        };
+        (loaded, dirs, loads)
     }
 
     /// The batch that nothing ran of: every input as a failure.
@@ -193,6 +246,7 @@ pub fn load_batch(spec: &BatchSpec) -> Result<LoadedBatch, Error> {
         ));
     }
     let mut failures = Vec::new();
+    let mut failure_at = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     let mut seen: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut twice = Vec::new();
@@ -211,11 +265,14 @@ pub fn load_batch(spec: &BatchSpec) -> Result<LoadedBatch, Error> {
                     }
                 }
             }
-            Err((file, message)) => failures.push(BatchFailure {
-                file,
-                message,
-                input: true,
-            }),
+            Err((file, message)) => {
+                failures.push(BatchFailure {
+                    file,
+                    message,
+                    input: true,
+                });
+                failure_at.push(None);
+            }
         }
     }
     if !twice.is_empty() {
@@ -225,8 +282,10 @@ pub fn load_batch(spec: &BatchSpec) -> Result<LoadedBatch, Error> {
         ));
     }
     let names = scenario_names(&files);
+    let count = files.len();
     let mut runs = Vec::new();
-    for (file, name) in files.into_iter().zip(names) {
+    let mut run_at = Vec::new();
+    for (at, (file, name)) in files.into_iter().zip(names).enumerate() {
         let loaded = load(&file, &spec.changes).and_then(|scn| {
             let run_spec = RunSpec::new(scn)
                 .trials(spec.trials)
@@ -235,18 +294,27 @@ pub fn load_batch(spec: &BatchSpec) -> Result<LoadedBatch, Error> {
             run_spec.check().map(|()| run_spec)
         });
         match loaded {
-            Ok(run_spec) => runs.push((file, name, run_spec)),
-            Err(e) => failures.push(BatchFailure {
-                file,
-                message: error_chain(&e),
-                input: e.is_input(),
-            }),
+            Ok(run_spec) => {
+                runs.push((file, name, run_spec));
+                run_at.push(at);
+            }
+            Err(e) => {
+                failures.push(BatchFailure {
+                    file,
+                    message: error_chain(&e),
+                    input: e.is_input(),
+                });
+                failure_at.push(Some(at));
+            }
         }
     }
     Ok(LoadedBatch {
         spec: spec.clone(),
         runs,
         failures,
+        run_at,
+        failure_at,
+        files: count,
     })
 }
 
@@ -258,6 +326,7 @@ pub fn run_batch(loaded: LoadedBatch, progress: &dyn Progress) -> Result<Batch, 
         spec,
         runs: todo,
         mut failures,
+        ..
     } = loaded;
     let pool = crate::engine::thread_pool(spec.threads)?;
     let mut runs = Vec::new();

@@ -110,6 +110,66 @@ where
     pool.install(|| run_checked_with(spec, progress, sink, inspect))
 }
 
+/// One share of `spec`'s run — trials `share`, whole chunks from a chunk
+/// boundary — on its own thread pool: the accumulated state of those
+/// trials, exact exactly when the whole run's would be, for
+/// [`Accumulator::concat`] with the other shares and [`result_of`]. Every
+/// trial draws the numbers it draws in the whole run.
+pub fn run_share(
+    spec: &RunSpec,
+    share: std::ops::Range<u64>,
+    progress: &dyn Progress,
+) -> Result<Accumulator, Error> {
+    spec.check()?;
+    if spec.precision.is_some() {
+        return Err(Error::invalid(
+            "--precision with --shard",
+            "a sharded run has a fixed number of trials; give --trials instead",
+        ));
+    }
+    if !share.start.is_multiple_of(CHUNK) || share.end < share.start || share.end > spec.trials {
+        return Err(Error::invalid(
+            format!("trials {}..{}", share.start, share.end),
+            format!(
+                "a share starts at a multiple of {CHUNK} and ends by trial {}",
+                spec.trials
+            ),
+        ));
+    }
+    let scn = &spec.scenario;
+    let pool = engine::thread_pool(spec.threads)?;
+    pool.install(|| {
+        progress.begin(share.end - share.start);
+        let mut acc = Accumulator::for_shard(
+            analysis::run_sources(scn),
+            spec.trials,
+            spec.exact_budget,
+            share.start,
+        );
+        feed(scn, spec.seed, share, &mut acc, progress, &mut None)?;
+        Ok(acc)
+    })
+}
+
+/// The result of `spec`'s run from the state of all its trials (its
+/// shares joined): what [`run`] returns, to the bit.
+pub fn result_of(spec: &RunSpec, acc: &Accumulator) -> Result<RunResult, Error> {
+    if acc.start() != 0 || acc.trials() != spec.trials {
+        return Err(Error::invalid(
+            format!("trials {}..{}", acc.start(), acc.start() + acc.trials()),
+            format!("the run has trials 0..{}", spec.trials),
+        ));
+    }
+    let analysis = analyzed(&spec.scenario, acc)?;
+    let mut scenario = spec.resolved();
+    scenario.trials = analysis.trials;
+    Ok(RunResult {
+        scenario,
+        analysis,
+        precision: None,
+    })
+}
+
 /// [`run_in_pool`] of a spec already checked.
 fn run_checked(
     spec: &RunSpec,

@@ -518,6 +518,9 @@ pub struct SweepSpec {
     /// size (`None`, see [`POINT_PARALLEL_CHUNKS_PER_THREAD`]). The
     /// results are the same.
     pub parallel_points: Option<bool>,
+    /// Run only these points of the grid (a shard's share; `None`: all).
+    /// Every point is still validated first.
+    pub points: Option<std::ops::Range<usize>>,
 }
 
 impl SweepSpec {
@@ -533,6 +536,7 @@ impl SweepSpec {
             threads: 0,
             allow_large_run: false,
             parallel_points: None,
+            points: None,
         }
     }
 }
@@ -544,8 +548,13 @@ pub struct Sweep {
     pub base: Scenario,
     pub axes: Vec<Axis>,
     pub objective: Objective,
-    /// Per point, the index of its value on every axis (first axis slowest).
+    /// Per point run, the index of its value on every axis (first axis
+    /// slowest).
     pub points: Vec<Vec<usize>>,
+    /// The number of the first point run in the whole grid (0 unless
+    /// [`SweepSpec::points`] chose a share), and the grid's size.
+    pub first_point: usize,
+    pub grid_points: usize,
     /// Per point, its analysis.
     pub runs: Vec<Analysis>,
     /// Per axis, what its `*` pattern matched at point 0 (`None` for a
@@ -655,6 +664,17 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
             .map_err(|e| Error::invalid(format!("point {}", specs.len()), e.to_string()))?;
         specs.push(s);
     }
+    let grid_points = points.len();
+    let share = spec.points.clone().unwrap_or(0..grid_points);
+    if share.start > share.end || share.end > grid_points {
+        return Err(Error::invalid(
+            format!("points {}..{}", share.start, share.end),
+            format!("the grid has {grid_points} points"),
+        ));
+    }
+    let first_point = share.start;
+    let points = points[share.clone()].to_vec();
+    let specs = specs.drain(share).collect::<Vec<_>>();
     let parallel = spec.parallel_points.unwrap_or_else(|| {
         let most = specs.iter().map(|s| s.trials.div_ceil(CHUNK)).max();
         let threads = pool.current_num_threads() as u64;
@@ -677,7 +697,7 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
     } else {
         let mut runs = Vec::with_capacity(points.len());
         for (p, s) in specs.iter().enumerate() {
-            progress.stage(&format!("point {}/{}", p + 1, points.len()));
+            progress.stage(&format!("point {}/{grid_points}", first_point + p + 1));
             let r = pool.install(|| run_in_pool(s, &Quiet(progress), None))?;
             runs.push(r.analysis);
         }
@@ -688,6 +708,8 @@ pub fn sweep(spec: &SweepSpec, progress: &dyn Progress) -> Result<Sweep, Error> 
         axes: spec.axes.clone(),
         objective: spec.objective,
         points,
+        first_point,
+        grid_points,
         runs,
         axis_matches,
         parallel_points: parallel,

@@ -9,7 +9,7 @@
 use crate::accum::sketch::RELATIVE_ACCURACY;
 use crate::analysis::Analysis;
 use crate::engine::SimResults;
-use crate::experiment::{Batch, WhatIf};
+use crate::experiment::WhatIf;
 use crate::metrics::{Metric, MonthlyMetric};
 use crate::scenario::Scenario;
 
@@ -208,24 +208,21 @@ pub fn run_csv(
 /// `run.csv` of a batch: the settings (trials, seed, overrides), then one
 /// `ok` row per scenario that ran and one `failed` row per input that
 /// failed, with the reason.
-pub fn batch_run_csv(b: &Batch) -> Result<Vec<u8>, OutputError> {
+pub fn batch_run_csv(t: &super::BatchTables) -> Result<Vec<u8>, OutputError> {
     let own = |x: Option<u64>| x.map_or("each scenario's own".to_string(), |t| t.to_string());
     let mut rows = vec![
         version_row(),
-        vec!["trials".to_string(), own(b.spec.trials)],
-        vec!["seed".to_string(), own(b.spec.seed)],
+        vec!["trials".to_string(), own(t.trials)],
+        vec!["seed".to_string(), own(t.seed)],
     ];
-    for o in &b.spec.changes {
-        rows.push(vec!["override".to_string(), o.to_string()]);
+    for o in &t.changes {
+        rows.push(vec!["override".to_string(), o.clone()]);
     }
-    for r in &b.runs {
-        rows.push(vec!["ok".to_string(), r.name.clone()]);
+    for name in &t.ok {
+        rows.push(vec!["ok".to_string(), name.clone()]);
     }
-    for f in &b.failures {
-        rows.push(vec![
-            "failed".to_string(),
-            format!("{}: {}", f.file.display(), f.message),
-        ]);
+    for (file, message) in &t.failed {
+        rows.push(vec!["failed".to_string(), format!("{file}: {message}")]);
     }
     csv_table(&["key", "value"], rows)
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// Top-level modules in dependency order (a module may use any before it).
-const LAYERS: [&str; 17] = [
+const LAYERS: [&str; 18] = [
     "calendar",
     "metrics",
     "stats",
@@ -25,6 +25,7 @@ const LAYERS: [&str; 17] = [
     "experiment",
     "crm",
     "output",
+    "shard",
 ];
 
 /// The files of module `name`: `src/name.rs` and everything under `src/name/`.

@@ -59,6 +59,11 @@
 //!   is self-contained, small and the same bytes for any thread count, it
 //!   never overwrites a file pipesim did not write, its chart shapes are
 //!   the run's distributions (the browser test is `tests/browser/run.sh`);
+//! - [`shard`]: `--shard I/N` parts merged are the bytes of one process
+//!   (exact and sketch mode, runs, sweeps and batches), `--shard auto`
+//!   from the engines' variables, and parts that are not one whole job
+//!   refused with nothing written (the real-cluster test is
+//!   `tests/slurm/run.sh`);
 //! - [`architecture`]: the module layering of `src/`.
 //!
 //! Shared helpers: [`common`] (the reference fixture, running the built
@@ -89,6 +94,7 @@ mod model_v2;
 mod patterns;
 mod report;
 mod robustness;
+mod shard;
 mod streaming;
 mod sweeps;
 mod value_stability;

@@ -1,0 +1,542 @@
+//! The partial-result file a shard writes, and the shard runs that make
+//! one.
+//!
+//! # Format (version [`FORMAT_VERSION`])
+//!
+//! ```text
+//! pipesim partial result\n        the magic line
+//! {"format_version":1,...}\n       the header: one line of JSON (PartHeader)
+//! <payload_bytes bytes>            the payload
+//! ```
+//!
+//! The header says everything a merge checks and a person wants to know
+//! (`head -2 shard-0-of-4.part`): the format version and the pipesim
+//! version that wrote it, what kind of job it is a share of, the
+//! fingerprint of the scenario after overrides, seed and trials, the shard
+//! and its range of units, the quantile mode, the scenario's text and the
+//! `--set`/`--scale` changes (so `merge` needs nothing but the parts), and
+//! the payload's length and SHA-256. The payload is, for a run, the
+//! accumulators' state ([`crate::accum::wire`]); for a sweep or a batch,
+//! JSON of its CSV rows.
+//!
+//! A reader checks the magic line and the format version before anything
+//! else, so a part from another format version is refused with both
+//! versions named rather than misread.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::ScenarioError;
+use crate::experiment::{self, BatchSpec, Error, Progress, RunSpec, SweepSpec};
+use crate::output::{self, BatchTables, OutputError, OutputFile};
+use crate::scenario::Scenario;
+use crate::scenario::overrides::{self, Kind, Override};
+
+use super::Shard;
+
+/// The version of the part format this pipesim reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The first line of every part.
+const MAGIC: &[u8] = b"pipesim partial result\n";
+
+/// What a part is a share of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartKind {
+    Run,
+    Sweep,
+    Batch,
+}
+
+impl PartKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PartKind::Run => "run",
+            PartKind::Sweep => "sweep",
+            PartKind::Batch => "batch",
+        }
+    }
+
+    /// What its shards split.
+    pub fn unit(self) -> &'static str {
+        match self {
+            PartKind::Run => "trials",
+            PartKind::Sweep => "points",
+            PartKind::Batch => "scenarios",
+        }
+    }
+}
+
+/// A `--set` or `--scale` as recorded in a part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// `set` or `scale`.
+    pub kind: String,
+    pub path: String,
+    pub value: String,
+}
+
+impl Change {
+    fn of(o: &Override) -> Change {
+        Change {
+            kind: match o.kind {
+                Kind::Set => "set",
+                Kind::Scale => "scale",
+            }
+            .to_string(),
+            path: o.path.clone(),
+            value: o.value.clone(),
+        }
+    }
+
+    fn to_override(&self) -> Option<Override> {
+        let kind = match self.kind.as_str() {
+            "set" => Kind::Set,
+            "scale" => Kind::Scale,
+            _ => return None,
+        };
+        Some(Override {
+            kind,
+            path: self.path.clone(),
+            value: self.value.clone(),
+        })
+    }
+}
+
+/// Everything a part says about itself (the JSON line after the magic).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartHeader {
+    pub format_version: u32,
+    pub pipesim_version: String,
+    pub kind: PartKind,
+    /// SHA-256 of what every shard of the job must share: the scenario
+    /// after overrides ([`Scenario::fingerprint`]), and for a sweep its
+    /// axes and objective, for a batch every scenario's.
+    pub fingerprint: String,
+    /// The scenario file as given (a batch: its inputs).
+    pub scenario_file: String,
+    pub scenario_name: String,
+    /// The seed (a sweep or batch: `--seed`, `None` = each scenario's own).
+    pub seed: Option<u64>,
+    /// The trials (a sweep or batch: `--trials`, `None` = each one's own).
+    pub trials: Option<u64>,
+    pub shard: Shard,
+    /// Units of the whole job (trials, points or scenarios) and this
+    /// shard's range of them.
+    pub total: u64,
+    pub start: u64,
+    pub end: u64,
+    /// `exact` or `sketch` (a run).
+    pub quantiles: Option<String>,
+    /// `--set`/`--scale`, in order.
+    pub changes: Vec<Change>,
+    /// The scenario file's text (a run or a sweep).
+    pub scenario_text: Option<String>,
+    pub payload_bytes: u64,
+    pub payload_sha256: String,
+}
+
+impl PartHeader {
+    /// `shard 1/4 (trials 5120..10240 of 20000)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "shard {} ({} {}..{} of {})",
+            self.shard,
+            self.kind.unit(),
+            self.start,
+            self.end,
+            self.total
+        )
+    }
+}
+
+/// A partial result: its header and payload.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub header: PartHeader,
+    pub payload: Vec<u8>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Part {
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_string(&self.header).unwrap_or_default();
+        let mut out = Vec::with_capacity(MAGIC.len() + header.len() + 1 + self.payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(header.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(&self.payload);
+        out
+    }
+
+    /// Read a part's bytes, checking the magic line, the format version,
+    /// the header and the payload's length and checksum; `file` names it
+    /// in errors.
+    pub fn from_bytes(bytes: &[u8], file: &Path) -> Result<Part, Error> {
+        let fail = |message: String| Error::Part {
+            file: file.to_path_buf(),
+            message,
+        };
+        let Some(rest) = bytes.strip_prefix(MAGIC) else {
+            return Err(fail(
+                "not a pipesim partial result (`pipesim run --shard I/N --out DIR` writes them)"
+                    .to_string(),
+            ));
+        };
+        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            return Err(fail("the header line is cut off".to_string()));
+        };
+        let (line, payload) = (&rest[..nl], &rest[nl + 1..]);
+        let value: serde_json::Value = serde_json::from_slice(line)
+            .map_err(|e| fail(format!("the header is not valid JSON ({e})")))?;
+        let version = value.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            let by = value
+                .get("pipesim_version")
+                .and_then(|v| v.as_str())
+                .unwrap_or("an unknown version");
+            let v = version.map_or("an unknown format".to_string(), |v| format!("format {v}"));
+            return Err(fail(format!(
+                "written in {v} by pipesim {by}; this pipesim ({}) reads part format {FORMAT_VERSION}: merge with the pipesim that wrote it",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        let header: PartHeader = serde_json::from_value(value)
+            .map_err(|e| fail(format!("the header is not a part header ({e})")))?;
+        if payload.len() as u64 != header.payload_bytes {
+            return Err(fail(format!(
+                "the file is cut off or was changed: {} bytes of payload, the header says {}",
+                payload.len(),
+                header.payload_bytes
+            )));
+        }
+        if sha256_hex(payload) != header.payload_sha256 {
+            return Err(fail(
+                "the payload's checksum does not match its header: the file was damaged or changed"
+                    .to_string(),
+            ));
+        }
+        Ok(Part {
+            header,
+            payload: payload.to_vec(),
+        })
+    }
+
+    /// Read a part file.
+    pub fn read(file: &Path) -> Result<Part, Error> {
+        let bytes = std::fs::read(file).map_err(|e| Error::Part {
+            file: file.to_path_buf(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        Part::from_bytes(&bytes, file)
+    }
+}
+
+/// Does `path` start like a part?
+pub fn is_part(path: &Path) -> bool {
+    let mut head = vec![0; MAGIC.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == MAGIC
+}
+
+/// `shard-01-of-12.part`: the index padded to the width of the count, so
+/// the parts list in order.
+pub fn part_file_name(shard: Shard) -> String {
+    let width = shard.count.saturating_sub(1).max(1).to_string().len();
+    format!(
+        "shard-{:0width$}-of-{}.part",
+        shard.index,
+        shard.count,
+        width = width
+    )
+}
+
+/// Write `part` into directory `dir` (created if missing) as
+/// [`part_file_name`], atomically. An earlier part of that name is
+/// replaced; any other file of that name only with `force`. `inputs` (the
+/// scenario files) are never overwritten.
+pub fn write_part(
+    dir: &Path,
+    part: &Part,
+    force: bool,
+    inputs: &[&Path],
+) -> Result<PathBuf, OutputError> {
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(OutputError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let name = part_file_name(part.header.shard);
+    let path = dir.join(&name);
+    if !force && std::fs::symlink_metadata(&path).is_ok() && !is_part(&path) {
+        return Err(OutputError::Clash {
+            dir: dir.to_path_buf(),
+            reason: format!("{name} exists and is not a pipesim partial result"),
+            force: "--force replaces it",
+        });
+    }
+    OutputFile::prepare(&path, inputs)?.commit(&part.to_bytes())?;
+    Ok(path)
+}
+
+/// A scenario file's text and the changes applied to it: what a part
+/// carries so that `merge` rebuilds the scenario without the file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub file: PathBuf,
+    pub text: String,
+    pub changes: Vec<Override>,
+}
+
+impl Source {
+    /// Read `file`.
+    pub fn read(file: &Path, changes: &[Override]) -> Result<Source, Error> {
+        let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Io {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Ok(Source {
+            file: file.to_path_buf(),
+            text,
+            changes: changes.to_vec(),
+        })
+    }
+
+    /// The scenario with the changes applied.
+    pub fn scenario(&self) -> Result<Scenario, Error> {
+        Ok(overrides::from_toml_str(
+            &self.text,
+            &self.file,
+            &self.changes,
+        )?)
+    }
+
+    /// The source a part recorded.
+    pub fn of(header: &PartHeader, file: &Path) -> Result<Source, Error> {
+        let fail = |message: &str| Error::Part {
+            file: file.to_path_buf(),
+            message: message.to_string(),
+        };
+        let text = header
+            .scenario_text
+            .clone()
+            .ok_or_else(|| fail("the header has no scenario text"))?;
+        let changes = header
+            .changes
+            .iter()
+            .map(|c| {
+                c.to_override()
+                    .ok_or_else(|| fail("a change is neither set nor scale"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Source {
+            file: PathBuf::from(&header.scenario_file),
+            text,
+            changes,
+        })
+    }
+}
+
+/// A header for a share `start..end` of `total` units, with its payload.
+#[allow(clippy::too_many_arguments)]
+fn part(
+    kind: PartKind,
+    fingerprint: String,
+    scenario_file: String,
+    scenario_name: String,
+    (seed, trials): (Option<u64>, Option<u64>),
+    shard: Shard,
+    (total, start, end): (u64, u64, u64),
+    changes: &[Override],
+    scenario_text: Option<String>,
+    quantiles: Option<String>,
+    payload: Vec<u8>,
+) -> Part {
+    Part {
+        header: PartHeader {
+            format_version: FORMAT_VERSION,
+            pipesim_version: env!("CARGO_PKG_VERSION").to_string(),
+            kind,
+            fingerprint,
+            scenario_file,
+            scenario_name,
+            seed,
+            trials,
+            shard,
+            total,
+            start,
+            end,
+            quantiles,
+            changes: changes.iter().map(Change::of).collect(),
+            scenario_text,
+            payload_bytes: payload.len() as u64,
+            payload_sha256: sha256_hex(&payload),
+        },
+        payload,
+    }
+}
+
+/// Shard `shard` of the run of `spec`, whose scenario is `source`'s: its
+/// trials (whole chunks) simulated and their accumulated state.
+pub fn run_part(
+    source: &Source,
+    spec: &RunSpec,
+    shard: Shard,
+    progress: &dyn Progress,
+) -> Result<Part, Error> {
+    let fingerprint = spec.scenario.fingerprint();
+    if source.scenario()?.fingerprint() != fingerprint {
+        return Err(Error::invalid(
+            format!("the scenario of {}", source.file.display()),
+            "changed while the shard started; run it again",
+        ));
+    }
+    let share = shard.trials(spec.trials);
+    let acc = experiment::run_share(spec, share.clone(), progress)?;
+    let quantiles = if acc.exact() { "exact" } else { "sketch" };
+    Ok(part(
+        PartKind::Run,
+        fingerprint,
+        source.file.display().to_string(),
+        spec.scenario.name.clone(),
+        (Some(spec.seed), Some(spec.trials)),
+        shard,
+        (spec.trials, share.start, share.end),
+        &source.changes,
+        Some(source.text.clone()),
+        Some(quantiles.to_string()),
+        acc.encode(),
+    ))
+}
+
+/// What a sweep's part carries: its rows of the sweep CSV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SweepShare {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+fn digest_of(parts: &[String]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Shard `shard` of the sweep `spec`: its grid points (every point is
+/// validated first, as by the whole sweep).
+pub fn sweep_part(spec: &SweepSpec, shard: Shard, progress: &dyn Progress) -> Result<Part, Error> {
+    let source = Source::read(&spec.file, &spec.changes)?;
+    let points = experiment::grid(&spec.axes)?.len() as u64;
+    let share = shard.share(points);
+    let spec = SweepSpec {
+        points: Some(share.start as usize..share.end as usize),
+        ..spec.clone()
+    };
+    let sweep = experiment::sweep(&spec, progress)?;
+    let (header, rows) = output::sweep_rows(&sweep);
+    let mut key = vec![
+        "sweep".to_string(),
+        sweep.base.fingerprint(),
+        format!("{:?}", spec.trials),
+        format!("{:?}", spec.seed),
+        format!("{:?}", spec.objective),
+    ];
+    key.extend(
+        spec.axes
+            .iter()
+            .map(|a| format!("{:?} {} {:?}", a.kind, a.path, a.values)),
+    );
+    let payload = serde_json::to_vec(&SweepShare { header, rows }).unwrap_or_default();
+    Ok(part(
+        PartKind::Sweep,
+        digest_of(&key),
+        spec.file.display().to_string(),
+        sweep.base.name.clone(),
+        (spec.seed, spec.trials),
+        shard,
+        (points, share.start, share.end),
+        &spec.changes,
+        Some(source.text),
+        None,
+        payload,
+    ))
+}
+
+/// What a batch's part carries: its rows of the batch files, and how its
+/// failures divide into unreadable directories, scenarios that did not
+/// load, and runs that failed (the batch lists them in that order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct BatchShare {
+    pub tables: BatchTables,
+    pub dirs: usize,
+    pub loads: usize,
+    /// Per failure: was it bad input (exit 2) rather than the machine?
+    pub input: Vec<bool>,
+}
+
+/// Shard `shard` of the batch `spec`: its scenario files (every input is
+/// loaded and checked first, as by the whole batch).
+pub fn batch_part(spec: &BatchSpec, shard: Shard, progress: &dyn Progress) -> Result<Part, Error> {
+    let loaded = experiment::load_batch(spec)?;
+    let mut key = vec![
+        "batch".to_string(),
+        format!("{:?}", spec.trials),
+        format!("{:?}", spec.seed),
+    ];
+    key.extend(spec.changes.iter().map(|o| o.to_string()));
+    for (name, scn) in loaded.scenarios() {
+        key.push(format!("{name} {}", scn.fingerprint()));
+    }
+    for f in loaded.clone().failed().failures {
+        key.push(format!("failed {} {}", f.file.display(), f.message));
+    }
+    let files = loaded.files() as u64;
+    let share = shard.share(files);
+    let (mine, dirs, loads) = loaded.share(share.start as usize..share.end as usize);
+    let batch = experiment::run_batch(mine, progress)?;
+    let payload = BatchShare {
+        tables: BatchTables::of(&batch),
+        dirs,
+        loads,
+        input: batch.failures.iter().map(|f| f.input).collect(),
+    };
+    let inputs: Vec<String> = spec
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Ok(part(
+        PartKind::Batch,
+        digest_of(&key),
+        inputs.join(", "),
+        format!("batch of {files} scenario files"),
+        (spec.seed, spec.trials),
+        shard,
+        (files, share.start, share.end),
+        &spec.changes,
+        None,
+        None,
+        serde_json::to_vec(&payload).unwrap_or_default(),
+    ))
+}
