@@ -116,8 +116,9 @@ impl ChunkedMoments {
     pub fn push_node(&mut self, node: Node) {
         self.nodes.push(node);
         while let [.., left, right] = self.nodes[..] {
-            let siblings =
-                left.level == right.level && left.index % 2 == 0 && right.index == left.index + 1;
+            let siblings = left.level == right.level
+                && left.index % 2 == 0
+                && left.index.checked_add(1) == Some(right.index);
             if !siblings {
                 break;
             }

@@ -144,6 +144,9 @@ impl Accumulator {
             x => return r.fail(format!("quantile mode {x}")),
         };
         let budget = r.u64("the budget")?;
+        if start.checked_add(trials).is_none() {
+            return r.fail(format!("trials {start} + {trials} overflow"));
+        }
         let n = r.len("the series count", 8)?;
         let mut series = Vec::with_capacity(n);
         for _ in 0..n {

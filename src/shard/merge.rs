@@ -101,10 +101,11 @@ fn check(mut parts: Vec<(PathBuf, Part)>) -> Result<Vec<(PathBuf, Part)>, Error>
             ));
         }
         if h.fingerprint != first.fingerprint {
+            let short = |f: &str| f.chars().take(12).collect::<String>();
             return Err(differs(
                 "different scenarios (or changes, axes or inputs): fingerprints",
-                first.fingerprint[..12.min(first.fingerprint.len())].to_string(),
-                h.fingerprint[..12.min(h.fingerprint.len())].to_string(),
+                short(&first.fingerprint),
+                short(&h.fingerprint),
             ));
         }
         let opt = |x: Option<u64>| x.map_or("each scenario's own".to_string(), |v| v.to_string());

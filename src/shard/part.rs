@@ -215,6 +215,17 @@ impl Part {
         }
         let header: PartHeader = serde_json::from_value(value)
             .map_err(|e| fail(format!("the header is not a part header ({e})")))?;
+        let h = &header;
+        if !(1..=super::MAX_SHARDS).contains(&h.shard.count)
+            || h.shard.index >= h.shard.count
+            || h.start > h.end
+            || h.end > h.total
+        {
+            return Err(fail(format!(
+                "the header's shard {} or range {}..{} of {} is impossible",
+                h.shard, h.start, h.end, h.total
+            )));
+        }
         if payload.len() as u64 != header.payload_bytes {
             return Err(fail(format!(
                 "the file is cut off or was changed: {} bytes of payload, the header says {}",

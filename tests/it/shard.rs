@@ -290,6 +290,15 @@ fn parts_that_are_not_one_whole_job_are_refused_and_nothing_is_written() {
         &out,
         "holds trials 512..768",
     );
+    // a header that cannot be (no shards), and a fingerprint not ASCII
+    let zero = edited(all[1], &t.path().join("zero.part"), |h| {
+        h.replace("\"count\":4}", "\"count\":0}")
+    });
+    refused(&[all[0], &zero], &out, "is impossible");
+    let odd = edited(all[1], &t.path().join("odd.part"), |h| {
+        h.replace("\"fingerprint\":\"", "\"fingerprint\":\"ééééééé")
+    });
+    refused(&[all[0], &odd, all[2], all[3]], &out, "different scenarios");
     // another format version, another pipesim, a damaged payload, not a part
     let future = edited(all[2], &t.path().join("future.part"), |h| {
         h.replace("\"format_version\":1,", "\"format_version\":2,")
