@@ -39,11 +39,11 @@ fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The same file names in both directories, each with the same bytes.
 fn assert_same_dirs(a: &Path, b: &Path) {
     let (fa, fb) = (files_of(a), files_of(b));
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&fa), names(&fb));
-    assert!(fa.len() >= 8, "{:?}", names(&fa));
     for ((name, x), (_, y)) in fa.iter().zip(&fb) {
         assert!(
             x == y,
@@ -103,7 +103,9 @@ fn four_shards_merged_are_the_single_runs_bytes() {
     run.extend(common.iter().map(|s| s.to_string()));
     let (single_stdout, _) = pipesim_ok(&run);
     assert_same_dirs(&merged, &single);
-    // segments and quarters are there, and merge prints run's report
+    // all seven files and the manifest; segments and quarters are there,
+    // and merge prints run's report
+    assert_eq!(files_of(&merged).len(), 8);
     let segments = std::fs::read_to_string(merged.join("segments.csv")).expect("segments.csv");
     let quarterly = std::fs::read_to_string(merged.join("quarterly.csv")).expect("quarterly.csv");
     assert!(segments.lines().count() > 10 && quarterly.lines().count() > 10);
@@ -117,7 +119,7 @@ fn parts_do_not_depend_on_threads_and_more_shards_than_chunks_work() {
     let (a, b) = (t.path().join("a"), t.path().join("b"));
     shards(V1, 3, &a, &["--trials", "1500", "--threads", "1"]);
     shards(V1, 3, &b, &["--trials", "1500", "--threads", "2"]);
-    assert_same_dirs_loose(&a, &b);
+    assert_same_dirs(&a, &b);
     // 1,500 trials are 3 chunks: of 5 shards, two are empty
     let (c, merged, single) = (t.path().join("c"), t.path().join("m"), t.path().join("s"));
     shards(V1, 5, &c, &["--trials", "1500"]);
@@ -127,16 +129,6 @@ fn parts_do_not_depend_on_threads_and_more_shards_than_chunks_work() {
     let s_arg = single.display().to_string();
     pipesim_ok(["run", V1, "--trials", "1500", "--out", s_arg.as_str(), "-q"]);
     assert_same_dirs(&merged, &single);
-}
-
-/// The same files with the same bytes (any number of them).
-fn assert_same_dirs_loose(a: &Path, b: &Path) {
-    let (fa, fb) = (files_of(a), files_of(b));
-    assert_eq!(fa.len(), fb.len());
-    for ((n, x), (m, y)) in fa.iter().zip(&fb) {
-        assert_eq!(n, m);
-        assert!(x == y, "{n} differs");
-    }
 }
 
 /// Sketch mode (the state of a run beyond the exact budget), through the
