@@ -118,8 +118,7 @@ const SKETCH: u8 = 1;
 
 impl Accumulator {
     /// The state of every series, as bytes ([`Accumulator::decode`] reads
-    /// them back). The chunk in progress is closed, so this is for a shard
-    /// that has seen all its trials.
+    /// them back, to the bit).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.u64(self.start);
@@ -128,7 +127,7 @@ impl Accumulator {
         w.u64(self.budget);
         w.len(self.series.len());
         for a in &self.series {
-            encode_series(&mut w, a, self.start + self.trials);
+            encode_series(&mut w, a);
         }
         w.0
     }
@@ -168,7 +167,7 @@ impl Accumulator {
     }
 }
 
-fn encode_series(w: &mut Writer, a: &SeriesAcc, end: u64) {
+fn encode_series(w: &mut Writer, a: &SeriesAcc) {
     match a.source {
         Source::Metric { b, s, k } => {
             w.u8(0);
@@ -228,13 +227,11 @@ fn encode_series(w: &mut Writer, a: &SeriesAcc, end: u64) {
             }
             w.f64(p.min);
             w.f64(p.max);
-            // the chunk in progress, closed: a shard's last chunk
-            let mut m = a.moments.clone();
-            if end & (super::CHUNK - 1) != 0 {
-                m.close_chunk(end / super::CHUNK);
-            }
-            w.len(m.nodes().len());
-            for node in m.nodes() {
+            // the chunk in progress (a shard's last, partial chunk), then
+            // the complete nodes; Accumulator::concat closes the chunk
+            w.moments(a.moments.current);
+            w.len(a.moments.nodes().len());
+            for node in a.moments.nodes() {
                 w.u32(node.level);
                 w.u64(node.index);
                 w.moments(node.moments);
@@ -317,6 +314,7 @@ fn decode_series(r: &mut Reader, start: u64, exact: bool) -> Result<SeriesAcc, W
             };
             let finite = a.n - a.non_finite;
             let mut m = ChunkedMoments::default();
+            m.current = r.moments("the chunk in progress")?;
             let n = r.len("the moment nodes", 36)?;
             for _ in 0..n {
                 let level = r.u32("a moment node")?;

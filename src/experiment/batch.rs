@@ -172,6 +172,12 @@ impl LoadedBatch {
         self.runs.len()
     }
 
+    /// The inputs that failed so far (directories, then scenarios that did
+    /// not load), in input order.
+    pub fn failures(&self) -> &[BatchFailure] {
+        &self.failures
+    }
+
     /// How many scenario files the inputs name (loaded or not).
     pub fn files(&self) -> usize {
         self.files

@@ -148,10 +148,7 @@ fn check(mut parts: Vec<(PathBuf, Part)>) -> Result<Vec<(PathBuf, Part)>, Error>
         .take(20)
         .map(|i| {
             let s = super::Shard { index: i, count };
-            let r = match first.kind {
-                PartKind::Run => s.trials(first.total),
-                _ => s.share(first.total),
-            };
+            let r = first.kind.share(s, first.total);
             format!("{s} ({} {}..{})", first.kind.unit(), r.start, r.end)
         })
         .collect();
@@ -164,10 +161,7 @@ fn check(mut parts: Vec<(PathBuf, Part)>) -> Result<Vec<(PathBuf, Part)>, Error>
     let mut next = 0;
     for (file, part) in &parts {
         let h = &part.header;
-        let expected = match h.kind {
-            PartKind::Run => h.shard.trials(h.total),
-            _ => h.shard.share(h.total),
-        };
+        let expected = h.kind.share(h.shard, h.total);
         if h.start != next || (h.start..h.end) != expected {
             let what = if h.start > next {
                 "a gap"

@@ -14,7 +14,8 @@
 //! version that wrote it, what kind of job it is a share of, the
 //! fingerprint of the scenario after overrides, seed and trials, the shard
 //! and its range of units, the quantile mode, the scenario's text and the
-//! `--set`/`--scale` changes (so `merge` needs nothing but the parts), and
+//! `--set`/`--scale` changes (so `merge` rebuilds a run's scenario from
+//! the parts alone), and
 //! the payload's length and SHA-256. The payload is, for a run, the
 //! accumulators' state ([`crate::accum::wire`]); for a sweep or a batch,
 //! JSON of its CSV rows.
@@ -135,7 +136,7 @@ pub struct PartHeader {
     pub quantiles: Option<String>,
     /// `--set`/`--scale`, in order.
     pub changes: Vec<Change>,
-    /// The scenario file's text (a run or a sweep).
+    /// The scenario file's text (a run: merge rebuilds its scenario).
     pub scenario_text: Option<String>,
     pub payload_bytes: u64,
     pub payload_sha256: String,
@@ -366,42 +367,50 @@ impl Source {
     }
 }
 
-/// A header for a share `start..end` of `total` units, with its payload.
-#[allow(clippy::too_many_arguments)]
-fn part(
-    kind: PartKind,
-    fingerprint: String,
-    scenario_file: String,
-    scenario_name: String,
-    (seed, trials): (Option<u64>, Option<u64>),
-    shard: Shard,
-    (total, start, end): (u64, u64, u64),
-    changes: &[Override],
-    scenario_text: Option<String>,
-    quantiles: Option<String>,
-    payload: Vec<u8>,
-) -> Part {
-    Part {
-        header: PartHeader {
+impl PartHeader {
+    /// The header of shard `shard`'s units `share` of a `kind` job of
+    /// `total` units, written by this pipesim; the caller fills in what the
+    /// job is, [`Part::seal`] the payload's length and checksum.
+    fn new(kind: PartKind, shard: Shard, total: u64, share: std::ops::Range<u64>) -> PartHeader {
+        PartHeader {
             format_version: FORMAT_VERSION,
             pipesim_version: env!("CARGO_PKG_VERSION").to_string(),
             kind,
-            fingerprint,
-            scenario_file,
-            scenario_name,
-            seed,
-            trials,
+            fingerprint: String::new(),
+            scenario_file: String::new(),
+            scenario_name: String::new(),
+            seed: None,
+            trials: None,
             shard,
             total,
-            start,
-            end,
-            quantiles,
-            changes: changes.iter().map(Change::of).collect(),
-            scenario_text,
-            payload_bytes: payload.len() as u64,
-            payload_sha256: sha256_hex(&payload),
-        },
-        payload,
+            start: share.start,
+            end: share.end,
+            quantiles: None,
+            changes: Vec::new(),
+            scenario_text: None,
+            payload_bytes: 0,
+            payload_sha256: String::new(),
+        }
+    }
+}
+
+impl PartKind {
+    /// Shard `shard`'s units of a job of `total`: whole chunks of a run's
+    /// trials, else [`Shard::share`].
+    pub fn share(self, shard: Shard, total: u64) -> std::ops::Range<u64> {
+        match self {
+            PartKind::Run => shard.trials(total),
+            PartKind::Sweep | PartKind::Batch => shard.share(total),
+        }
+    }
+}
+
+impl Part {
+    /// `header` with `payload`, its length and checksum recorded.
+    fn seal(mut header: PartHeader, payload: Vec<u8>) -> Part {
+        header.payload_bytes = payload.len() as u64;
+        header.payload_sha256 = sha256_hex(&payload);
+        Part { header, payload }
     }
 }
 
@@ -420,22 +429,21 @@ pub fn run_part(
             "changed while the shard started; run it again",
         ));
     }
-    let share = shard.trials(spec.trials);
+    let share = PartKind::Run.share(shard, spec.trials);
     let acc = experiment::run_share(spec, share.clone(), progress)?;
     let quantiles = if acc.exact() { "exact" } else { "sketch" };
-    Ok(part(
-        PartKind::Run,
+    let header = PartHeader {
         fingerprint,
-        source.file.display().to_string(),
-        spec.scenario.name.clone(),
-        (Some(spec.seed), Some(spec.trials)),
-        shard,
-        (spec.trials, share.start, share.end),
-        &source.changes,
-        Some(source.text.clone()),
-        Some(quantiles.to_string()),
-        acc.encode(),
-    ))
+        scenario_file: source.file.display().to_string(),
+        scenario_name: spec.scenario.name.clone(),
+        seed: Some(spec.seed),
+        trials: Some(spec.trials),
+        quantiles: Some(quantiles.to_string()),
+        changes: source.changes.iter().map(Change::of).collect(),
+        scenario_text: Some(source.text.clone()),
+        ..PartHeader::new(PartKind::Run, shard, spec.trials, share)
+    };
+    Ok(Part::seal(header, acc.encode()))
 }
 
 /// What a sweep's part carries: its rows of the sweep CSV.
@@ -457,9 +465,8 @@ fn digest_of(parts: &[String]) -> String {
 /// Shard `shard` of the sweep `spec`: its grid points (every point is
 /// validated first, as by the whole sweep).
 pub fn sweep_part(spec: &SweepSpec, shard: Shard, progress: &dyn Progress) -> Result<Part, Error> {
-    let source = Source::read(&spec.file, &spec.changes)?;
     let points = experiment::grid(&spec.axes)?.len() as u64;
-    let share = shard.share(points);
+    let share = PartKind::Sweep.share(shard, points);
     let spec = SweepSpec {
         points: Some(share.start as usize..share.end as usize),
         ..spec.clone()
@@ -478,20 +485,17 @@ pub fn sweep_part(spec: &SweepSpec, shard: Shard, progress: &dyn Progress) -> Re
             .iter()
             .map(|a| format!("{:?} {} {:?}", a.kind, a.path, a.values)),
     );
+    let part_header = PartHeader {
+        fingerprint: digest_of(&key),
+        scenario_file: spec.file.display().to_string(),
+        scenario_name: sweep.base.name.clone(),
+        seed: spec.seed,
+        trials: spec.trials,
+        changes: spec.changes.iter().map(Change::of).collect(),
+        ..PartHeader::new(PartKind::Sweep, shard, points, share)
+    };
     let payload = serde_json::to_vec(&SweepShare { header, rows }).unwrap_or_default();
-    Ok(part(
-        PartKind::Sweep,
-        digest_of(&key),
-        spec.file.display().to_string(),
-        sweep.base.name.clone(),
-        (spec.seed, spec.trials),
-        shard,
-        (points, share.start, share.end),
-        &spec.changes,
-        Some(source.text),
-        None,
-        payload,
-    ))
+    Ok(Part::seal(part_header, payload))
 }
 
 /// What a batch's part carries: its rows of the batch files, and how its
@@ -519,11 +523,11 @@ pub fn batch_part(spec: &BatchSpec, shard: Shard, progress: &dyn Progress) -> Re
     for (name, scn) in loaded.scenarios() {
         key.push(format!("{name} {}", scn.fingerprint()));
     }
-    for f in loaded.clone().failed().failures {
+    for f in loaded.failures() {
         key.push(format!("failed {} {}", f.file.display(), f.message));
     }
     let files = loaded.files() as u64;
-    let share = shard.share(files);
+    let share = PartKind::Batch.share(shard, files);
     let (mine, dirs, loads) = loaded.share(share.start as usize..share.end as usize);
     let batch = experiment::run_batch(mine, progress)?;
     let payload = BatchShare {
@@ -537,17 +541,17 @@ pub fn batch_part(spec: &BatchSpec, shard: Shard, progress: &dyn Progress) -> Re
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    Ok(part(
-        PartKind::Batch,
-        digest_of(&key),
-        inputs.join(", "),
-        format!("batch of {files} scenario files"),
-        (spec.seed, spec.trials),
-        shard,
-        (files, share.start, share.end),
-        &spec.changes,
-        None,
-        None,
+    let header = PartHeader {
+        fingerprint: digest_of(&key),
+        scenario_file: inputs.join(", "),
+        scenario_name: format!("batch of {files} scenario files"),
+        seed: spec.seed,
+        trials: spec.trials,
+        changes: spec.changes.iter().map(Change::of).collect(),
+        ..PartHeader::new(PartKind::Batch, shard, files, share)
+    };
+    Ok(Part::seal(
+        header,
         serde_json::to_vec(&payload).unwrap_or_default(),
     ))
 }

@@ -31,6 +31,14 @@ fn report_html(dir: &Path, name: &str, scenario: &str, args: &[&str]) -> String 
     std::fs::read_to_string(&path).expect("report written")
 }
 
+/// `pipesim report BUDGET -q ARGS... --out OUT`.
+fn budget_report(out: &Path, args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = ["report", BUDGET, "-q"].map(String::from).to_vec();
+    all.extend(args.iter().map(|a| a.to_string()));
+    all.extend(["--out".to_string(), out.display().to_string()]);
+    all
+}
+
 /// The `data-…` attributes of every key-figure cell:
 /// `(strategy, metric, stat) → value`.
 fn key_cells(html: &str) -> HashMap<(String, String, String), String> {
@@ -173,28 +181,8 @@ fn report_bytes_do_not_depend_on_threads_or_command() {
     let a = dir.path().join("a.html");
     let b = dir.path().join("b.html");
     let c = dir.path().join("c.html");
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "1500",
-        "-q",
-        "--threads",
-        "1",
-        "--out",
-        a.to_str().unwrap(),
-    ]);
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "1500",
-        "-q",
-        "--threads",
-        "2",
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    pipesim_ok(budget_report(&a, &["--trials", "1500", "--threads", "1"]));
+    pipesim_ok(budget_report(&b, &["--trials", "1500", "--threads", "2"]));
     pipesim_ok([
         "run",
         BUDGET,
@@ -214,15 +202,7 @@ fn report_never_overwrites_what_pipesim_did_not_write() {
     let dir = tmp();
     let mine = dir.path().join("notes.html");
     std::fs::write(&mine, "<html>my notes</html>").expect("write");
-    let (code, _, stderr) = pipesim([
-        "report",
-        BUDGET,
-        "--trials",
-        "200",
-        "-q",
-        "--out",
-        mine.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = pipesim(budget_report(&mine, &["--trials", "200"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("not a pipesim report") && stderr.contains("--force"),
@@ -234,34 +214,9 @@ fn report_never_overwrites_what_pipesim_did_not_write() {
     );
     // an earlier report is replaced; --force replaces anything
     let earlier = dir.path().join("r.html");
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "200",
-        "-q",
-        "--out",
-        earlier.to_str().unwrap(),
-    ]);
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "300",
-        "-q",
-        "--out",
-        earlier.to_str().unwrap(),
-    ]);
-    pipesim_ok([
-        "report",
-        BUDGET,
-        "--trials",
-        "200",
-        "-q",
-        "--force",
-        "--out",
-        mine.to_str().unwrap(),
-    ]);
+    pipesim_ok(budget_report(&earlier, &["--trials", "200"]));
+    pipesim_ok(budget_report(&earlier, &["--trials", "300"]));
+    pipesim_ok(budget_report(&mine, &["--trials", "200", "--force"]));
     // the scenario itself is never the output
     let (code, _, stderr) = pipesim([
         "report", BUDGET, "--trials", "200", "-q", "--force", "--out", BUDGET,
@@ -280,17 +235,7 @@ fn bad_whatif_exits_2_and_writes_nothing() {
     let dir = tmp();
     let out = dir.path().join("r.html");
     for bad in ["", "sales.reps", "sales.nope=3", "market.demand*=x"] {
-        let (code, _, stderr) = pipesim([
-            "report",
-            BUDGET,
-            "--trials",
-            "200",
-            "-q",
-            "--whatif",
-            bad,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let (code, _, stderr) = pipesim(budget_report(&out, &["--trials", "200", "--whatif", bad]));
         assert_eq!(code, 2, "--whatif {bad:?}: {stderr}");
         assert!(stderr.starts_with("error:"), "{stderr}");
         assert!(!out.exists());

@@ -183,6 +183,26 @@ fn house<'a, 'b, 'm, X: Ranged, Y: Ranged, DB: DrawingBackend>(
         .axis_desc_style(font(15))
 }
 
+/// The plot area of a chart with amounts (or months, or groups) across
+/// `x` and `0..ymax` up, and room for the axis labels.
+fn plot<'a, 'b>(
+    root: &'a Area<'b>,
+    x: std::ops::Range<f64>,
+    ymax: f64,
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(74)
+        .build_cartesian_2d(x, 0.0..ymax)
+        .map_err(err)
+}
+
+/// The width of a histogram's bins (1 without two edges).
+fn bin_width(edges: &[f64]) -> f64 {
+    edges.get(1).zip(edges.first()).map_or(1.0, |(b, a)| b - a)
+}
+
 /// The axes of a histogram: amounts across, % of trials per bin up.
 fn histogram_axes<'a, DB: DrawingBackend + 'a>(
     c: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
@@ -262,7 +282,7 @@ pub fn distribution(
         Some((t, _)) => (x0.min(*t), x1.max(*t)),
         None => (x0, x1),
     };
-    let width = edges.get(1).zip(edges.first()).map_or(1.0, |(b, a)| b - a);
+    let width = bin_width(&edges);
     // share per bin, in % of trials
     let peak = series
         .iter()
@@ -270,12 +290,7 @@ pub fn distribution(
         .fold(0.0, f64::max);
     let ymax = if peak > 0.0 { peak * 1.15 } else { 1.0 };
     chart(about, 380, |root| {
-        let mut c = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(74)
-            .build_cartesian_2d(x0..x1, 0.0..ymax)
-            .map_err(err)?;
+        let mut c = plot(root, x0..x1, ymax)?;
         histogram_axes(&mut c, x_desc, width)?;
         for s in series {
             let h = s.histogram;
@@ -326,18 +341,9 @@ pub fn difference(
     };
     let peak = h.share.iter().copied().fold(0.0, f64::max) * 100.0;
     let ymax = if peak > 0.0 { peak * 1.2 } else { 1.0 };
-    let width = h
-        .edges
-        .get(1)
-        .zip(h.edges.first())
-        .map_or(1.0, |(b, a)| b - a);
+    let width = bin_width(&h.edges);
     chart(about, 360, |root| {
-        let mut c = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(74)
-            .build_cartesian_2d(x0..x1, 0.0..ymax)
-            .map_err(err)?;
+        let mut c = plot(root, x0..x1, ymax)?;
         histogram_axes(&mut c, x_desc, width)?;
         let wins = |mid: f64| {
             if lower_is_better {
@@ -394,12 +400,7 @@ pub fn fan(
     let n = fan.bands.len().max(1);
     let xmax = (n - 1).max(1) as f64;
     chart(about, 300, |root| {
-        let mut c = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(74)
-            .build_cartesian_2d(0.0..xmax, 0.0..ymax)
-            .map_err(err)?;
+        let mut c = plot(root, 0.0..xmax, ymax)?;
         let label = |x: &f64| {
             let i = x.round() as usize;
             if (x - x.round()).abs() < 1e-9 {
@@ -499,12 +500,7 @@ pub fn grouped(about: &About, g: &Grouped<'_>) -> Result<String, ChartError> {
     }
     let ymax = if top > 0.0 { top * 1.3 } else { 1.0 };
     chart(about, 340, |root| {
-        let mut c = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(74)
-            .build_cartesian_2d(-0.5..(ng as f64 - 0.5), 0.0..ymax)
-            .map_err(err)?;
+        let mut c = plot(root, -0.5..(ng as f64 - 0.5), ymax)?;
         let label = |x: &f64| {
             if (x - x.round()).abs() < 1e-9 && *x >= 0.0 {
                 g.groups
